@@ -1,0 +1,55 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class ClinicProfile(models.Model):
+    """The one clinic this installation serves; managers edit it in the admin.
+
+    Booking rules live here rather than in settings because they are business
+    decisions that change without a deploy; scheduling.services reads them on
+    every write.
+    """
+
+    name = models.CharField(max_length=120, default="Our Clinic")
+    address = models.CharField(max_length=255, blank=True)
+    phone = models.CharField("clinic phone", max_length=20, blank=True)
+    transfer_phone = models.CharField(
+        "transfer-to-human number",
+        max_length=20,
+        blank=True,
+        help_text="Where the phone agent transfers a caller who asks for a person (E.164).",
+    )
+    emergency_number = models.CharField(max_length=10, default="1122")
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)",
+        default=60,
+        validators=[MaxValueValidator(60 * 24 * 14)],
+        help_text="Bookings must start at least this long from now.",
+    )
+    booking_horizon_days = models.PositiveIntegerField(
+        "bookings open (days ahead)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "clinic profile"
+        verbose_name_plural = "clinic profile"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one clinic per installation
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "ClinicProfile":
+        profile, _ = cls.objects.get_or_create(pk=1)
+        return profile
+
+    @classmethod
+    async def aload(cls) -> "ClinicProfile":
+        profile, _ = await cls.objects.aget_or_create(pk=1)
+        return profile

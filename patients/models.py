@@ -1,0 +1,42 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+from patients.phone import format_phone
+
+
+class Patient(models.Model):
+    full_name = models.CharField(max_length=120)
+    # E.164 only: patients.services normalises every number before it gets
+    # here, so equality on this column is how a caller is recognised.
+    phone = models.CharField(max_length=20, db_index=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name", "id"]
+        constraints = [
+            # Several patients may share a phone (a parent booking for their
+            # children), but name + phone identifies one patient:
+            # patient_find_or_create relies on this to stay race-free.
+            models.UniqueConstraint(
+                Lower("full_name"), "phone", name="patient_unique_name_per_phone"
+            ),
+        ]
+        indexes = [
+            # Patient lists sort by name; the search box filters on it.
+            models.Index(fields=["full_name"], name="patient_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.phone_display})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("patient_detail", args=[self.pk])
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)

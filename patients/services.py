@@ -1,0 +1,129 @@
+"""Writes for patients. Every interface (dashboard, admin, phone agent) comes here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients.models import Patient
+from patients.phone import InvalidPhoneNumber, normalize_phone
+
+
+class PatientError(Exception):
+    """A refused patient change; `message` is meant for the person who asked."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def clean_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if len(name) < 2:
+        raise PatientError("Please give the patient's full name.", field="full_name")
+    if len(name) > 120:
+        raise PatientError("That name is too long (120 characters at most).", field="full_name")
+    return name
+
+
+def clean_phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhoneNumber as exc:
+        raise PatientError(exc.messages[0], field="phone") from None
+
+
+def _check_birth_date(value: date | None) -> None:
+    if value and value > timezone.localdate():
+        raise PatientError("The date of birth cannot be in the future.", field="date_of_birth")
+
+
+def _save(patient: Patient) -> Patient:
+    try:
+        patient.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise PatientError(messages[0], field=field) from None
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        raise PatientError(
+            f"A patient named {patient.full_name} with this phone number already exists.",
+            field="full_name",
+        ) from None
+    return patient
+
+
+def patient_find_or_create(
+    *,
+    full_name: str,
+    phone: str,
+    date_of_birth: date | None = None,
+    email: str = "",
+) -> tuple[Patient, bool]:
+    """The patient with this name and phone, created if new. Returns (patient, created).
+
+    Name matching ignores case and spacing: "ali raza" on the phone is the
+    "Ali Raza" the receptionist typed.
+    """
+    name, e164 = clean_name(full_name), clean_phone(phone)
+    _check_birth_date(date_of_birth)
+    existing = Patient.objects.filter(phone=e164, full_name__iexact=name).first()
+    if existing:
+        return existing, False
+    try:
+        return _save(Patient(full_name=name, phone=e164, date_of_birth=date_of_birth, email=email)), True
+    except PatientError:
+        # Another request created the same patient between our read and write.
+        existing = Patient.objects.filter(phone=e164, full_name__iexact=name).first()
+        if existing:
+            return existing, False
+        raise
+
+
+def patient_create(
+    *,
+    full_name: str,
+    phone: str,
+    date_of_birth: date | None = None,
+    email: str = "",
+    notes: str = "",
+) -> Patient:
+    _check_birth_date(date_of_birth)
+    return _save(
+        Patient(
+            full_name=clean_name(full_name),
+            phone=clean_phone(phone),
+            date_of_birth=date_of_birth,
+            email=email,
+            notes=notes,
+        )
+    )
+
+
+def patient_update(
+    *,
+    patient: Patient,
+    full_name: str,
+    phone: str,
+    date_of_birth: date | None = None,
+    email: str = "",
+    notes: str = "",
+) -> Patient:
+    _check_birth_date(date_of_birth)
+    patient.full_name = clean_name(full_name)
+    patient.phone = clean_phone(phone)
+    patient.date_of_birth = date_of_birth
+    patient.email = email
+    patient.notes = notes
+    return _save(patient)
+
+
+def patient_delete(*, patient: Patient) -> None:
+    """Delete the patient and their appointments (interfaces ask first when any are upcoming)."""
+    patient.delete()

@@ -1,0 +1,192 @@
+"""Reads for scheduling: feed the availability engine from the ORM, list appointments.
+
+Query counts are bounded and do not grow with the data: a one-provider search
+costs four queries per block of days (profile, provider + hours, closures,
+busy times), an any-provider search the same.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinic.models import ClinicProfile
+from scheduling import availability
+from scheduling.availability import PartOfDay, Rules, Schedule, Slot
+from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider
+
+# How many days one block of a search reads at once, and how far a search for
+# alternatives looks before it gives up.
+SEARCH_BLOCK_DAYS = 7
+SEARCH_MAX_DAYS = 28
+
+
+def clinic_tz():
+    return timezone.get_default_timezone()
+
+
+def booking_rules(*, now: datetime | None = None, profile: ClinicProfile | None = None) -> Rules:
+    profile = profile or ClinicProfile.load()
+    return Rules(
+        now=now or timezone.now(),
+        notice=timedelta(minutes=profile.min_notice_minutes),
+        horizon_days=profile.booking_horizon_days,
+        tz=clinic_tz(),
+    )
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The instants that start `first` and end `last` in the clinic's zone."""
+    tz = clinic_tz()
+    return (
+        datetime.combine(first, time.min, tzinfo=tz),
+        datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz),
+    )
+
+
+def schedules_for(
+    providers: list[Provider],
+    first: date,
+    last: date,
+    *,
+    exclude_appointment_id: int | None = None,
+) -> list[Schedule]:
+    """Schedules of `providers` (working hours prefetched) for the days first..last."""
+    ids = [p.pk for p in providers]
+    closures = defaultdict(list)
+    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
+        Q(provider__isnull=True) | Q(provider_id__in=ids)
+    ):
+        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    start, end = day_bounds(first, last)
+    # One day of margin on the left: an appointment that starts before
+    # midnight may still run into the first day.
+    busy_rows = Appointment.objects.filter(
+        provider_id__in=ids,
+        status__in=SLOT_HOLDING_STATUSES,
+        start__lt=end,
+        start__gte=start - timedelta(days=1),
+        end__gt=start,
+    )
+    if exclude_appointment_id:
+        busy_rows = busy_rows.exclude(pk=exclude_appointment_id)
+    busy = defaultdict(list)
+    for provider_id, b_start, b_end in busy_rows.values_list("provider_id", "start", "end"):
+        busy[provider_id].append((b_start, b_end))
+    schedules = []
+    for p in providers:
+        hours = defaultdict(list)
+        for wh in p.working_hours.all():
+            hours[wh.weekday].append((wh.start_time, wh.end_time))
+        for intervals in hours.values():
+            intervals.sort()
+        schedules.append(
+            Schedule(
+                provider_id=p.pk,
+                length=timedelta(minutes=p.appointment_minutes),
+                hours=dict(hours),
+                closures=closures[None] + closures[p.pk],
+                busy=busy[p.pk],
+                active=p.is_active,
+            )
+        )
+    return schedules
+
+
+def providers_with_hours(provider_ids: list[int] | None = None) -> list[Provider]:
+    qs = Provider.objects.prefetch_related("working_hours")
+    if provider_ids is None:
+        qs = qs.filter(is_active=True)
+    else:
+        qs = qs.filter(pk__in=provider_ids)
+    return list(qs.order_by("name", "pk"))
+
+
+@dataclass(frozen=True)
+class FreeTimes:
+    """The answer to "find free times": the exact slot when free, else alternatives."""
+
+    requested_free: bool
+    slots: list[Slot]
+    providers: dict[int, Provider]
+
+    def provider(self, slot: Slot) -> Provider:
+        return self.providers[slot.provider_id]
+
+
+def find_free_times(
+    *,
+    provider: Provider | None = None,
+    day: date | None = None,
+    at: time | None = None,
+    part_of_day: PartOfDay | None = None,
+    limit: int = 5,
+    rules: Rules | None = None,
+) -> FreeTimes:
+    """Free times for one provider or any active one.
+
+    With a day and a time: that slot if it is free, then the nearest others.
+    With no day: the first free times from now on ("the first free").
+    """
+    rules = rules or booking_rules()
+    providers = providers_with_hours([provider.pk] if provider else None)
+    by_id = {p.pk: p for p in providers}
+    today = rules.now.astimezone(rules.tz).date()
+    first_day = max(day or today, today)
+
+    slots: list[Slot] = []
+    requested_free = False
+    if day and at:
+        # The requested time itself, even off the slot grid (a receptionist
+        # may ask for 9:10); checked with the same rule the write uses.
+        wanted = datetime.combine(day, at, tzinfo=rules.tz)
+        for s in schedules_for(providers, day, day):
+            if availability.slot_problem(s, wanted, rules) is None:
+                slots.append(Slot(s.provider_id, wanted, wanted + s.length))
+                requested_free = True
+                break
+
+    block_start = first_day
+    last_day = min(first_day + timedelta(days=SEARCH_MAX_DAYS - 1), rules.last_day)
+    while len(slots) < limit and block_start <= last_day:
+        block_end = min(block_start + timedelta(days=SEARCH_BLOCK_DAYS - 1), last_day)
+        schedules = schedules_for(providers, block_start, block_end)
+        days = [block_start + timedelta(days=i) for i in range((block_end - block_start).days + 1)]
+        for slot in availability.nearest_slots(
+            schedules, days, rules, at=at, part_of_day=part_of_day, limit=limit + 1
+        ):
+            if slot not in slots and len(slots) < limit:
+                slots.append(slot)
+        block_start = block_end + timedelta(days=1)
+    return FreeTimes(requested_free=requested_free, slots=slots, providers=by_id)
+
+
+def free_slots_for_day(*, provider: Provider, day: date, exclude_appointment_id: int | None = None) -> list[datetime]:
+    """Every bookable start for one provider on one day (the dashboard's time picker)."""
+    rules = booking_rules()
+    [schedule] = schedules_for(
+        providers_with_hours([provider.pk]), day, day, exclude_appointment_id=exclude_appointment_id
+    )
+    return availability.free_slots_on(schedule, day, rules)
+
+
+def appointments_between(first: date, last: date) -> QuerySet[Appointment]:
+    start, end = day_bounds(first, last)
+    return Appointment.objects.filter(start__gte=start, start__lt=end).select_related("patient", "provider")
+
+
+def upcoming_for_patient(patient_id: int, *, now: datetime | None = None) -> QuerySet[Appointment]:
+    return (
+        Appointment.objects.filter(patient_id=patient_id, status__in=OPEN_STATUSES, start__gte=now or timezone.now())
+        .select_related("provider")
+        .order_by("start")
+    )
+
+
+def local(dt: datetime) -> datetime:
+    return timezone.localtime(dt, clinic_tz())
+

@@ -1,0 +1,318 @@
+"""Writes for appointments: the one home of the booking rules.
+
+The receptionist dashboard, the Django admin and the phone agent all book,
+move, cancel and change appointments through these functions. Each one runs
+in a transaction, locks the provider so that two bookings for one provider
+queue up, re-checks every rule against fresh data, and lets the database's
+constraints have the last word (see scheduling.models and migration 0002).
+A refusal raises BookingError, whose message says what to do instead, and
+leaves the database as it was.
+
+Listeners hear about every committed change through the `appointment_changed`
+signal (the live dashboard publishes it to WebSocket clients).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from patients.models import Patient
+from scheduling import availability, selectors
+from scheduling.availability import Problem, Rules, Slot
+from scheduling.models import OPEN_STATUSES, Appointment, Provider
+
+Status = Appointment.Status
+
+# Sent after commit with appointment=<Appointment>, action="booked" |
+# "rescheduled" | "cancelled" | "status" | "updated" | "deleted".
+appointment_changed = Signal()
+
+
+class BookingError(Exception):
+    """A refused booking change; `message` is for the receptionist or caller.
+
+    `code` is the availability.Problem value (or another short word) for
+    interfaces that react to the kind of refusal; `alternatives` are free
+    slots to offer instead, when there are any.
+    """
+
+    def __init__(self, message: str, *, code: str, alternatives: list[Slot] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.alternatives = alternatives or []
+
+
+# --- wording ------------------------------------------------------------------
+
+def say_time(dt: datetime) -> str:
+    return date_format(selectors.local(dt), "G:i")
+
+
+def say_day(dt: datetime) -> str:
+    return date_format(selectors.local(dt), "l j F")
+
+
+def say_slots(slots: list[Slot]) -> str:
+    """"Monday 30 November 9:00, 9:30; Tuesday 1 December 10:00"."""
+    parts = []
+    # Chosen by closeness, read out in clock order within each day.
+    for day, group in groupby(slots, key=lambda s: selectors.local(s.start).date()):
+        group = sorted(group, key=lambda s: s.start)
+        parts.append(f"{say_day(group[0].start)} {', '.join(say_time(s.start) for s in group)}")
+    return "; ".join(parts)
+
+
+def _hours_text(schedule: availability.Schedule, weekday: int) -> str:
+    return " and ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in schedule.hours.get(weekday, []))
+
+
+def _refusal(problem: Problem, *, provider: Provider, start: datetime, rules: Rules,
+             schedule: availability.Schedule) -> str:
+    day = selectors.local(start)
+    if problem is Problem.PAST:
+        return f"{say_day(start)} at {say_time(start)} has already passed."
+    if problem is Problem.TOO_SOON:
+        hours, minutes = divmod(int(rules.notice.total_seconds() // 60), 60)
+        notice = f"{hours} hour{'s' * (hours != 1)}" if hours and not minutes else f"{hours * 60 + minutes} minutes"
+        return f"Bookings need at least {notice} notice, so {say_time(start)} today is too soon."
+    if problem is Problem.BEYOND_HORIZON:
+        return (
+            f"We take bookings up to {rules.horizon_days} days ahead, "
+            f"so not yet for {say_day(start)}."
+        )
+    if problem is Problem.INACTIVE:
+        return f"{provider.name} is not taking appointments at the moment."
+    if problem is Problem.CLOSED:
+        reason, whole_clinic = schedule.closure_on(day.date())
+        who = "The clinic is closed" if whole_clinic else f"{provider.name} is away"
+        return f"{who} on {say_day(start)} ({reason})."
+    if problem is Problem.NOT_WORKING_DAY:
+        return f"{provider.name} is not in on {date_format(day, 'l')}s."
+    if problem is Problem.OUTSIDE_HOURS:
+        return (
+            f"{provider.name} sees patients on {date_format(day, 'l')}s "
+            f"{_hours_text(schedule, day.weekday())}; {say_time(start)} is outside those hours."
+        )
+    if problem is Problem.TAKEN:
+        return f"{provider.name} is already booked at {say_time(start)} on {say_day(start)}."
+    raise AssertionError(problem)
+
+
+def _refuse(problem: Problem, *, provider: Provider, start: datetime, rules: Rules,
+            schedule: availability.Schedule) -> BookingError:
+    message = _refusal(problem, provider=provider, start=start, rules=rules, schedule=schedule)
+    alternatives: list[Slot] = []
+    if problem is not Problem.INACTIVE:
+        day = max(selectors.local(start).date(), rules.now.astimezone(rules.tz).date())
+        if problem is Problem.BEYOND_HORIZON:
+            day = rules.last_day - timedelta(days=6)
+        alternatives = selectors.find_free_times(
+            provider=provider, day=day, at=selectors.local(start).time(), limit=3, rules=rules
+        ).slots
+    if alternatives:
+        message += f" The nearest free times are {say_slots(alternatives)}."
+    elif problem is not Problem.INACTIVE:
+        message += f" {provider.name} has no free times in the next weeks."
+    return BookingError(message, code=problem.value, alternatives=alternatives)
+
+
+# --- checks -------------------------------------------------------------------
+
+def _require_aware(start: datetime) -> None:
+    if timezone.is_naive(start):
+        raise ValueError("appointment times must be timezone-aware")
+
+
+def _lock_provider(provider: Provider) -> Provider:
+    # Row lock on PostgreSQL: bookings for one provider queue here, so the
+    # check below sees every earlier booking. SQLite has no row locks but
+    # runs each transaction IMMEDIATE (settings), which serialises writers.
+    return Provider.objects.select_for_update().get(pk=provider.pk)
+
+
+def _check_slot(*, provider: Provider, start: datetime, rules: Rules,
+                moving: Appointment | None = None) -> datetime:
+    """Raise BookingError unless `start` can be booked; return the end time."""
+    _require_aware(start)
+    day = selectors.local(start).date()
+    [schedule] = selectors.schedules_for(
+        selectors.providers_with_hours([provider.pk]),
+        day,
+        day,
+        exclude_appointment_id=moving.pk if moving else None,
+    )
+    problem = availability.slot_problem(schedule, start, rules)
+    if problem:
+        raise _refuse(problem, provider=provider, start=start, rules=rules, schedule=schedule)
+    return start + schedule.length
+
+
+def _save(appointment: Appointment, *, action: str) -> Appointment:
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError:
+        # Our checks passed, so another transaction took the slot in the
+        # meantime; the database constraint caught it.
+        raise BookingError(
+            f"{appointment.provider.name} was just booked at {say_time(appointment.start)} "
+            f"on {say_day(appointment.start)} by someone else. Please pick another time.",
+            code=Problem.TAKEN.value,
+        ) from None
+    _announce(appointment, action)
+    return appointment
+
+
+def _announce(appointment: Appointment, action: str) -> None:
+    transaction.on_commit(
+        lambda: appointment_changed.send(sender=Appointment, appointment=appointment, action=action)
+    )
+
+
+# --- services -------------------------------------------------------------
+
+def appointment_book(
+    *,
+    patient: Patient,
+    provider: Provider,
+    start: datetime,
+    reason: str = "",
+    source: str = Appointment.Source.DASHBOARD,
+    status: str = Status.BOOKED,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `patient` with `provider` at `start` for the provider's appointment length."""
+    if status not in (Status.BOOKED, Status.PENDING):
+        raise BookingError("A new appointment is either booked or pending.", code="status")
+    with transaction.atomic():
+        provider = _lock_provider(provider)
+        rules = selectors.booking_rules(now=now)
+        end = _check_slot(provider=provider, start=start, rules=rules)
+        appointment = Appointment(
+            patient=patient, provider=provider, start=start, end=end,
+            status=status, reason=(reason or "").strip()[:255], source=source,
+        )
+        return _save(appointment, action="booked")
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    provider: Provider | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an open appointment to `start` (and optionally another provider).
+
+    The appointment keeps its identity and becomes Rescheduled; its old slot
+    is freed by the same write.
+    """
+    provider = provider or appointment.provider
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("patient").get(pk=appointment.pk)
+        if appointment.status not in OPEN_STATUSES:
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()} and cannot be moved.",
+                code="status",
+            )
+        rules = selectors.booking_rules(now=now)
+        if appointment.start < rules.now:
+            raise BookingError("This appointment has already started and cannot be moved.", code="status")
+        provider = _lock_provider(provider)
+        end = _check_slot(provider=provider, start=start, rules=rules, moving=appointment)
+        appointment.provider, appointment.start, appointment.end = provider, start, end
+        appointment.status = Status.RESCHEDULED
+        return _save(appointment, action="rescheduled")
+
+
+def appointment_cancel(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """Cancel an open appointment. The row stays, marked Cancelled, and its slot is free."""
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=appointment.pk)
+        if appointment.status == Status.CANCELLED:
+            raise BookingError("This appointment is already cancelled.", code="status")
+        if appointment.status not in OPEN_STATUSES:
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()}; "
+                "only upcoming appointments can be cancelled.",
+                code="status",
+            )
+        appointment.status = Status.CANCELLED
+        appointment.cancelled_at = now or timezone.now()
+        return _save(appointment, action="cancelled")
+
+
+def appointment_set_status(
+    *, appointment: Appointment, status: str, now: datetime | None = None
+) -> Appointment:
+    """Change the status: confirm a pending one, mark completed or no-show, cancel, or restore."""
+    if status not in Status.values:
+        raise BookingError(f"{status!r} is not an appointment status.", code="status")
+    if status == Status.CANCELLED:
+        return appointment_cancel(appointment=appointment, now=now)
+    if status == Status.RESCHEDULED:
+        raise BookingError("Move the appointment to a new time to reschedule it.", code="status")
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=appointment.pk)
+        if appointment.status == status:
+            return appointment
+        now = now or timezone.now()
+        if status in (Status.COMPLETED, Status.NO_SHOW) and appointment.start > now:
+            raise BookingError(
+                f"This appointment has not started yet, so it cannot be marked "
+                f"{Status(status).label.lower()}.",
+                code="status",
+            )
+        if appointment.status == Status.CANCELLED:
+            # Restoring a cancelled appointment takes its slot again: it must
+            # still be bookable.
+            provider = _lock_provider(appointment.provider)
+            _check_slot(provider=provider, start=appointment.start, rules=selectors.booking_rules(now=now),
+                        moving=appointment)
+            appointment.cancelled_at = None
+        appointment.status = status
+        return _save(appointment, action="status")
+
+
+def appointment_edit(
+    *,
+    appointment: Appointment,
+    provider: Provider,
+    start: datetime,
+    status: str,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """One edit from a form: move it if the time or provider changed, then status and reason.
+
+    All or nothing: a refused move leaves the status and reason untouched too.
+    """
+    with transaction.atomic():
+        original_status = appointment.status
+        if provider.pk != appointment.provider_id or start != appointment.start:
+            appointment = appointment_reschedule(appointment=appointment, start=start, provider=provider, now=now)
+        if status != original_status:
+            appointment = appointment_set_status(appointment=appointment, status=status, now=now)
+        reason = (reason or "").strip()[:255]
+        if reason != appointment.reason:
+            appointment.reason = reason
+            appointment.save(update_fields=["reason", "updated_at"])
+            _announce(appointment, "updated")
+        return appointment
+
+
+def appointment_delete(*, appointment: Appointment) -> None:
+    """Remove an appointment entered by mistake (cancelling keeps the history; this does not)."""
+    with transaction.atomic():
+        pk = appointment.pk
+        appointment.delete()
+        appointment.pk = pk
+        _announce(appointment, "deleted")
+

@@ -1,0 +1,296 @@
+"""Live calls: what the voice worker tells the dashboard while calls are under way.
+
+The contract (DESIGN.md section 4):
+
+* One Redis record per active call, keyed by the LiveKit room name, holding
+  the call's whole state as JSON with a TTL of `TTL_SECONDS`. The writer
+  refreshes it (`LiveCall.heartbeat`, every `HEARTBEAT_SECONDS`), so a call
+  whose worker died leaves the panel by itself within a minute.
+* An index of active calls: a sorted set whose scores are the records'
+  expiry times. Listing costs O(active calls) and never SCANs; expired
+  members are pruned on the way.
+* Every change is also sent to the channel-layer group `GROUP` as a small
+  typed event: ``call.updated`` (with the call), ``call.ended`` (with the
+  room), and ``appointment.changed`` (sent after commit by any interface
+  that books, moves or cancels; see `on_appointment_changed`).
+
+Writers use `LiveCall` (async, one per call):
+
+    call = await LiveCall.start(room, caller_phone="+923001234567")
+    await call.update(stage=Stage.CHOOSING_SLOT, provider="Dr Khan", requested_slot=dt)
+    await call.end()
+
+A writer never fails because Redis is away: it keeps the state in memory,
+logs a warning, and writes the whole record again on the next update or
+heartbeat, so the panel catches up when Redis returns.
+
+Readers: `active_calls()` (sync, for page renders) and `aactive_calls()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import redis
+import redis.asyncio as aredis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from patients.phone import mask_phone
+
+log = logging.getLogger(__name__)
+
+GROUP = "live_calls"
+TTL_SECONDS = 45
+HEARTBEAT_SECONDS = 15
+# A dead Redis must not stall a caller's turn: every live-call write gives up
+# after this long and is retried by the next heartbeat.
+REDIS_TIMEOUT = 0.5
+
+
+class Stage:
+    """Where a call is. The dashboard shows the label; order is the usual flow."""
+
+    GREETING = "greeting"
+    IDENTIFYING = "identifying"
+    CHOOSING_SLOT = "choosing_slot"
+    BOOKING = "booking"
+    RESCHEDULING = "rescheduling"
+    CANCELLING = "cancelling"
+    INFO = "info"
+    TRANSFERRING = "transferring"
+    WRAPPING_UP = "wrapping_up"
+
+    LABELS = {
+        GREETING: "Greeting",
+        IDENTIFYING: "Identifying caller",
+        CHOOSING_SLOT: "Choosing a time",
+        BOOKING: "Booking",
+        RESCHEDULING: "Rescheduling",
+        CANCELLING: "Cancelling",
+        INFO: "Answering a question",
+        TRANSFERRING: "Transferring to staff",
+        WRAPPING_UP: "Wrapping up",
+    }
+
+
+def _key(room: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:livecall:{room}"
+
+
+def _index_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:livecalls"
+
+
+def _iso(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return value.astimezone(timezone.get_default_timezone()).isoformat()
+
+
+@dataclass
+class CallState:
+    room: str
+    started_at: str
+    caller_phone: str = ""
+    caller_name: str = ""
+    patient_id: int | None = None
+    stage: str = Stage.GREETING
+    provider: str = ""
+    requested_slot: str = ""
+    updated_at: str = ""
+
+    FIELDS = ("caller_phone", "caller_name", "patient_id", "stage", "provider", "requested_slot")
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["stage_label"] = Stage.LABELS.get(self.stage, self.stage)
+        return data
+
+
+def _async_client() -> aredis.Redis:
+    return aredis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        decode_responses=True,
+    )
+
+
+def _sync_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        decode_responses=True,
+    )
+
+
+@dataclass
+class LiveCall:
+    """The writer's handle on one active call."""
+
+    state: CallState
+    _redis: aredis.Redis = field(default_factory=_async_client, repr=False)
+    _dirty: bool = True
+
+    @classmethod
+    async def start(
+        cls,
+        room: str,
+        *,
+        caller_phone: str = "",
+        caller_name: str = "",
+        patient_id: int | None = None,
+        stage: str = Stage.GREETING,
+    ) -> "LiveCall":
+        now = timezone.now()
+        call = cls(
+            CallState(
+                room=room,
+                started_at=_iso(now),
+                caller_phone=caller_phone,
+                caller_name=caller_name,
+                patient_id=patient_id,
+                stage=stage,
+                updated_at=_iso(now),
+            )
+        )
+        await call._push()
+        return call
+
+    async def update(self, **changes) -> None:
+        """Change any of CallState.FIELDS and tell the dashboards; Redis trouble is logged, not raised."""
+        unknown = set(changes) - set(CallState.FIELDS)
+        if unknown:
+            raise TypeError(f"unknown live-call fields: {sorted(unknown)}")
+        for name, value in changes.items():
+            if name == "requested_slot":
+                value = _iso(value)
+            setattr(self.state, name, value)
+        self.state.updated_at = _iso(timezone.now())
+        self._dirty = True
+        await self._push()
+
+    async def heartbeat(self) -> None:
+        """Keep the record alive; also re-sends a state that Redis missed."""
+        if self._dirty:
+            await self._push()
+            return
+        try:
+            expires = time.time() + TTL_SECONDS
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.expire(_key(self.state.room), TTL_SECONDS)
+                pipe.zadd(_index_key(), {self.state.room: expires})
+                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
+        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+            self._dirty = True
+            log.warning("live call %s: heartbeat failed (%s)", self.state.room, type(exc).__name__)
+
+    async def end(self) -> None:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(_key(self.state.room))
+                pipe.zrem(_index_key(), self.state.room)
+                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
+        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+            # The TTL removes it within a minute anyway.
+            log.warning("live call %s: could not remove record (%s)", self.state.room, type(exc).__name__)
+        await _send({"type": "call.ended", "room": self.state.room})
+        await self.close()
+
+    async def close(self) -> None:
+        try:
+            await self._redis.aclose()
+        except (redis.RedisError, OSError):
+            pass
+
+    async def _push(self) -> None:
+        payload = self.state.as_dict()
+        try:
+            expires = time.time() + TTL_SECONDS
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(_key(self.state.room), json.dumps(payload), ex=TTL_SECONDS)
+                pipe.zadd(_index_key(), {self.state.room: expires})
+                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
+            self._dirty = False
+        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+            log.warning(
+                "live call %s (caller %s): state not stored, will retry (%s)",
+                self.state.room, mask_phone(self.state.caller_phone), type(exc).__name__,
+            )
+            return
+        await _send({"type": "call.updated", "call": payload})
+
+
+async def _send(event: dict) -> None:
+    try:
+        await asyncio.wait_for(get_channel_layer().group_send(GROUP, event), REDIS_TIMEOUT * 2)
+    except Exception as exc:  # noqa: BLE001 - a missed event must never end a call
+        log.warning("live-call event %s not sent (%s)", event.get("type"), type(exc).__name__)
+
+
+def _parse(values: list[str | None]) -> list[dict]:
+    calls = [json.loads(v) for v in values if v]
+    return sorted(calls, key=lambda c: c["started_at"])
+
+
+def active_calls() -> list[dict]:
+    """Every active call, oldest first (sync: page renders, management commands)."""
+    client = _sync_client()
+    try:
+        now = time.time()
+        index = _index_key()
+        pipe = client.pipeline(transaction=False)
+        pipe.zremrangebyscore(index, "-inf", now)
+        pipe.zrangebyscore(index, now, "+inf")
+        _, rooms = pipe.execute()
+        return _parse(client.mget([_key(r) for r in rooms])) if rooms else []
+    finally:
+        client.close()
+
+
+async def aactive_calls() -> list[dict]:
+    client = _async_client()
+    try:
+        now = time.time()
+        index = _index_key()
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(index, "-inf", now)
+            pipe.zrangebyscore(index, now, "+inf")
+            _, rooms = await pipe.execute()
+        return _parse(await client.mget([_key(r) for r in rooms])) if rooms else []
+    finally:
+        await client.aclose()
+
+
+def on_appointment_changed(sender, *, appointment, action: str, **kwargs) -> None:
+    """scheduling.services.appointment_changed receiver (connected in apps.py).
+
+    Runs after commit. Only ids and times go out: dashboards re-render what
+    they show from the database, with the viewer's permissions.
+    """
+    event = {
+        "type": "appointment.changed",
+        "appointment": {
+            "id": appointment.pk,
+            "action": action,
+            "status": appointment.status,
+            "provider_id": appointment.provider_id,
+            "patient_id": appointment.patient_id,
+            "start": _iso(appointment.start),
+        },
+    }
+    try:
+        async_to_sync(get_channel_layer().group_send)(GROUP, event)
+    except Exception as exc:  # noqa: BLE001 - the booking is committed; a missed refresh is not fatal
+        log.warning("appointment.changed event not sent (%s)", type(exc).__name__)
