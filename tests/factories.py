@@ -11,6 +11,7 @@ from django.utils import timezone
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
+from voiceagent.models import Call
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -91,3 +92,14 @@ def clinic_profile(**fields) -> ClinicProfile:
         setattr(profile, name, value)
     profile.save()
     return profile
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    room = factory.Sequence(lambda n: f"call-test-{n}")
+    caller_phone = factory.Sequence(lambda n: f"+92301{n:07d}")
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=5))
+    ended_at = factory.LazyFunction(timezone.now)
+    outcome = Call.Outcome.INFO
