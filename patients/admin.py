@@ -1,0 +1,65 @@
+"""Managers' admin for patients. Saves go through patients.services, which
+normalise the phone number and refuse a duplicate name + phone."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from patients import services
+from patients.models import Patient
+from patients.services import PatientError
+from scheduling.models import Appointment
+
+
+class AppointmentInline(admin.TabularInline):
+    model = Appointment
+    extra = 0
+    fields = ["start", "provider", "status", "reason", "source"]
+    readonly_fields = fields
+    ordering = ["-start"]
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # booking goes through the appointment form and its rules
+
+
+class PatientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["full_name", "phone", "date_of_birth", "email", "notes"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        fields = {name: data.get(name) for name in self.Meta.fields}
+        fields["email"] = fields["email"] or ""
+        fields["notes"] = fields["notes"] or ""
+        try:
+            if self.instance.pk:
+                self.instance = services.patient_update(patient=self.instance, **fields)
+            else:
+                self.instance = services.patient_create(**fields)
+        except PatientError as exc:
+            raise ValidationError({exc.field: exc.message} if exc.field in fields else exc.message) from None
+        return data
+
+    def _post_clean(self):
+        pass  # validated and saved by the services in clean()
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    form = PatientAdminForm
+    list_display = ["full_name", "phone", "date_of_birth", "email", "created_at"]
+    search_fields = ["full_name", "phone", "email"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [AppointmentInline]
+    ordering = ["full_name"]
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved by the services in PatientAdminForm.clean()
+
+    def delete_model(self, request, obj):
+        services.patient_delete(patient=obj)

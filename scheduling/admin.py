@@ -1,0 +1,141 @@
+"""Managers' admin for providers, hours, closures and appointments.
+
+Appointment saves, deletes and actions go through scheduling.services, so
+the admin obeys the same booking rules as the dashboard and the phone agent:
+a refused change shows the service's message on the form and saves nothing.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from scheduling import services
+from scheduling.models import Appointment, Closure, Provider, WorkingHours
+from scheduling.services import BookingError
+
+Status = Appointment.Status
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+    fields = ["weekday", "start_time", "end_time"]
+
+
+class ClosureInline(admin.TabularInline):
+    model = Closure
+    extra = 0
+    fields = ["start_date", "end_date", "reason"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "specialty", "appointment_minutes", "is_active"]
+    list_filter = ["is_active", "specialty"]
+    search_fields = ["name", "specialty"]
+    inlines = [WorkingHoursInline, ClosureInline]
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "provider", "start_date", "end_date", "reason"]
+    list_filter = [("provider", admin.EmptyFieldListFilter), "provider"]
+    date_hierarchy = "start_date"
+    autocomplete_fields = ["provider"]
+    search_fields = ["reason", "provider__name"]
+
+
+class AppointmentAdminForm(forms.ModelForm):
+    """Hands the whole change to the booking services during validation.
+
+    The services check and write in one transaction; doing it in clean()
+    lets a refusal land on the form like any other validation error.
+    """
+
+    class Meta:
+        model = Appointment
+        fields = ["patient", "provider", "start", "status", "reason"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            if self.instance.pk:
+                self.instance = services.appointment_edit(
+                    appointment=self.instance,
+                    provider=data["provider"],
+                    start=data["start"],
+                    status=data["status"],
+                    reason=data.get("reason", ""),
+                )
+            else:
+                self.instance = services.appointment_book(
+                    patient=data["patient"],
+                    provider=data["provider"],
+                    start=data["start"],
+                    status=data["status"],
+                    reason=data.get("reason", ""),
+                    source=Appointment.Source.ADMIN,
+                )
+        except BookingError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+        return data
+
+    def _post_clean(self):
+        # The services validated and saved in clean(); ModelForm's own model
+        # validation would only repeat a weaker version of their checks.
+        pass
+
+
+def _apply(modeladmin, request, queryset, status: str) -> None:
+    done, refused = 0, []
+    for appointment in queryset.select_related("patient", "provider"):
+        try:
+            services.appointment_set_status(appointment=appointment, status=status)
+            done += 1
+        except BookingError as exc:
+            refused.append(f"{appointment}: {exc.message}")
+    label = Status(status).label.lower()
+    if done:
+        modeladmin.message_user(request, f"{done} appointment{'s' * (done != 1)} marked {label}.", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    form = AppointmentAdminForm
+    list_display = ["start", "end", "patient", "provider", "status", "source", "reason"]
+    list_filter = ["status", "provider", "source", ("start", admin.DateFieldListFilter)]
+    list_select_related = ["patient", "provider"]
+    date_hierarchy = "start"
+    search_fields = ["patient__full_name", "patient__phone", "reason"]
+    autocomplete_fields = ["patient", "provider"]
+    readonly_fields = ["end", "source", "created_at", "updated_at", "cancelled_at"]
+    fields = ["patient", "provider", "start", "end", "status", "reason", "source",
+              "created_at", "updated_at", "cancelled_at"]
+    actions = ["mark_completed", "mark_no_show", "cancel"]
+    ordering = ["-start"]
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved by the services in AppointmentAdminForm.clean()
+
+    def delete_model(self, request, obj):
+        services.appointment_delete(appointment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for appointment in queryset:
+            services.appointment_delete(appointment=appointment)
+
+    @admin.action(description="Mark selected appointments completed")
+    def mark_completed(self, request, queryset):
+        _apply(self, request, queryset, Status.COMPLETED)
+
+    @admin.action(description="Mark selected appointments no-show")
+    def mark_no_show(self, request, queryset):
+        _apply(self, request, queryset, Status.NO_SHOW)
+
+    @admin.action(description="Cancel selected appointments")
+    def cancel(self, request, queryset):
+        _apply(self, request, queryset, Status.CANCELLED)
