@@ -1,0 +1,309 @@
+"""The demo clinic: believable data for a first run, and large data for benchmarks.
+
+Rows are written with bulk_create on purpose: the generator places every
+appointment inside its provider's hours, off closures and off other bookings
+itself (using the availability engine's slot grid), and the database
+constraints would still refuse a clash. Going through the booking services
+would refuse the past appointments a believable history needs.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import ClinicProfile
+from patients.models import Patient
+from scheduling.availability import Schedule, day_grid
+from scheduling.models import Appointment, Closure, Provider, WorkingHours
+from voiceagent.models import Call
+
+Status = Appointment.Status
+
+FIRST_NAMES = (
+    "Ali Ahmed Ayesha Fatima Hassan Hina Imran Iqra Kamran Khadija Mahnoor Maryam Moiz "
+    "Muhammad Nadia Naveed Noor Omar Rabia Saad Sadia Saima Salman Sana Shahid Sidra "
+    "Tariq Usman Zainab Zara Bilal Farhan Hamza Junaid Kiran Mehwish Nimra Rizwan Samina "
+    "Shazia Talha Umair Waqas Yasir Zubair Amna Bushra Danish Erum Faisal Ghulam Huma"
+).split()
+LAST_NAMES = (
+    "Khan Ahmed Malik Hussain Raza Qureshi Sheikh Butt Chaudhry Siddiqui Mirza Baig "
+    "Abbasi Akhtar Anwar Aslam Bhatti Iqbal Javed Latif Mahmood Nawaz Rana Rehman "
+    "Shah Tariq Yousaf Zafar Ansari Farooq Gill Hashmi Kazmi Naqvi Rizvi Saleem"
+).split()
+REASONS = [
+    "Follow-up", "Fever and cough", "Blood pressure check", "Vaccination", "Back pain",
+    "Skin rash", "Annual check-up", "Diabetes review", "Knee pain", "Sore throat",
+    "Prescription renewal", "Lab results", "Child growth check", "Headaches", "",
+]
+# National holidays with a fixed date (Pakistan); the demo closes the clinic
+# on the next one when it falls inside the booking window.
+FIXED_HOLIDAYS = [
+    (2, 5, "Kashmir Day"), (3, 23, "Pakistan Day"), (5, 1, "Labour Day"),
+    (8, 14, "Independence Day"), (11, 9, "Iqbal Day"), (12, 25, "Quaid-e-Azam Day"),
+]
+
+DEMO_PROVIDERS = [
+    # name, specialty, minutes, {weekday: [(start, end), ...]}
+    ("Dr Ayesha Khan", "General practice", 20,
+     {**{d: [(time(9), time(13)), (time(14), time(17))] for d in range(5)}, 5: [(time(9), time(12))]}),
+    ("Dr Omar Farooq", "Paediatrics", 30,
+     {d: [(time(10), time(13)), (time(14), time(18))] for d in (0, 2, 4)}),
+    ("Dr Sara Malik", "Dermatology", 30, {d: [(time(12), time(19))] for d in (1, 3)}),
+    ("Bilal Ahmed", "Physiotherapy", 45, {d: [(time(8), time(12))] for d in range(6)}),
+]
+
+DEMO_RECEPTIONIST = ("reception", "frontdesk-demo")
+DEMO_MANAGER = ("manager", "manager-demo")
+
+
+@dataclass(frozen=True)
+class Size:
+    patients: int
+    appointments: int
+    providers: int
+    days_back: int
+    days_ahead: int
+
+
+DEMO = Size(patients=220, appointments=0, providers=len(DEMO_PROVIDERS), days_back=14, days_ahead=16)
+LARGE = Size(patients=50_000, appointments=100_000, providers=50, days_back=240, days_ahead=59)
+
+
+def _phone(rng: random.Random) -> str:
+    # Pakistani mobile numbers: +92 3xx xxxxxxx
+    return f"+923{rng.choice('0123456')}{rng.randrange(10)}{rng.randrange(10_000_000):07d}"
+
+
+def _name(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+
+
+def ensure_logins() -> list[tuple[str, str, str]]:
+    """The demo receptionist and manager; returns (role, username, password) to print.
+
+    Passwords are reset only for these two demo accounts, so a demo always
+    prints a login that works.
+    """
+    User = get_user_model()
+    group, _ = Group.objects.get_or_create(name=settings.RECEPTIONIST_GROUP)
+    out = []
+    for role, (username, password), staff in (
+        ("receptionist", DEMO_RECEPTIONIST, False),
+        ("manager (admin)", DEMO_MANAGER, True),
+    ):
+        user, created = User.objects.get_or_create(username=username)
+        if created or not user.check_password(password):
+            user.set_password(password)
+        user.is_staff = user.is_superuser = staff
+        user.save()
+        user.groups.add(group)
+        out.append((role, username, password))
+    return out
+
+
+def _closures(today: date) -> list[Closure]:
+    holiday = None
+    for year in (today.year, today.year + 1):
+        for month, day, reason in FIXED_HOLIDAYS:
+            d = date(year, month, day)
+            if today < d <= today + timedelta(days=45):
+                holiday = holiday or (d, reason)
+    if holiday is None:
+        holiday = (today + timedelta(days=12), "Staff training day")
+    return [Closure(provider=None, start_date=holiday[0], end_date=holiday[0], reason=holiday[1])]
+
+
+def _schedule(provider: Provider, hours: dict, closures: list[Closure]) -> Schedule:
+    return Schedule(
+        provider_id=provider.pk,
+        length=timedelta(minutes=provider.appointment_minutes),
+        hours=hours,
+        closures=[(c.start_date, c.end_date, c.reason, c.provider_id is None)
+                  for c in closures if c.provider_id in (None, provider.pk)],
+    )
+
+
+def _appointments(rng, schedules, patients, first: date, last: date, fill: float, now: datetime):
+    tz = timezone.get_default_timezone()
+    day = first
+    while day <= last:
+        for schedule in schedules:
+            if schedule.closure_on(day):
+                continue
+            # Busier in the past and the next few days, thinning out further ahead.
+            ahead = (day - now.astimezone(tz).date()).days
+            chance = fill if ahead <= 3 else fill * max(0.25, 1 - ahead / 25)
+            for start in day_grid(schedule, day, tz):
+                if rng.random() > chance:
+                    continue
+                past = start < now
+                if past:
+                    status = rng.choices([Status.COMPLETED, Status.NO_SHOW, Status.CANCELLED], [80, 8, 12])[0]
+                else:
+                    status = rng.choices(
+                        [Status.BOOKED, Status.PENDING, Status.RESCHEDULED, Status.CANCELLED], [75, 10, 5, 10])[0]
+                created = start - timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 600))
+                yield Appointment(
+                    patient_id=rng.choice(patients),
+                    provider_id=schedule.provider_id,
+                    start=start,
+                    end=start + schedule.length,
+                    status=status,
+                    reason=rng.choice(REASONS),
+                    source=rng.choices([Appointment.Source.PHONE, Appointment.Source.DASHBOARD], [60, 40])[0],
+                    cancelled_at=min(created + timedelta(days=1), now) if status == Status.CANCELLED else None,
+                )
+        day += timedelta(days=1)
+
+
+def _patients(rng: random.Random, count: int) -> list[Patient]:
+    rows, seen, phones = [], set(), []
+    while len(rows) < count:
+        name = _name(rng)
+        # About one patient in eight is booked under a relative's number.
+        phone = rng.choice(phones) if phones and rng.random() < 0.12 else _phone(rng)
+        if (name.lower(), phone) in seen:
+            continue
+        seen.add((name.lower(), phone))
+        phones.append(phone)
+        dob = date(1950, 1, 1) + timedelta(days=rng.randrange(70 * 365)) if rng.random() < 0.7 else None
+        rows.append(Patient(full_name=name, phone=phone, date_of_birth=dob))
+    return rows
+
+
+def _calls(rng: random.Random, patients: list[Patient], now: datetime) -> list[Call]:
+    outcomes = [Call.Outcome.BOOKED, Call.Outcome.INFO, Call.Outcome.RESCHEDULED, Call.Outcome.CANCELLED,
+                Call.Outcome.TRANSFERRED, Call.Outcome.ABANDONED]
+    calls = []
+    for i in range(24):
+        started = now - timedelta(hours=rng.randint(0, 72), minutes=rng.randint(1, 59))
+        patient = rng.choice(patients) if rng.random() < 0.8 else None
+        outcome = rng.choices(outcomes, [40, 25, 10, 10, 10, 5])[0]
+        reply = {
+            Call.Outcome.BOOKED: "You're booked. We'll see you then.",
+            Call.Outcome.INFO: "We're open Monday to Saturday; Saturday mornings only.",
+            Call.Outcome.RESCHEDULED: "Done: your appointment has been moved.",
+            Call.Outcome.CANCELLED: "Your appointment is cancelled.",
+            Call.Outcome.TRANSFERRED: "Let me put you through to the front desk.",
+            Call.Outcome.ABANDONED: "Hello? Are you still there?",
+        }[outcome]
+        calls.append(Call(
+            room=f"demo-call-{i:03d}",
+            caller_phone=patient.phone if patient else _phone(rng),
+            caller_name=patient.full_name if patient else "",
+            patient=patient,
+            started_at=started,
+            ended_at=started + timedelta(seconds=rng.randint(40, 300)),
+            outcome=outcome,
+            transcript=[
+                {"role": "assistant", "text": "Hello, you've reached the clinic. How can I help?"},
+                {"role": "user", "text": "Hi, I'd like some help with an appointment."},
+                {"role": "assistant", "text": reply},
+            ],
+            turns=rng.randint(3, 12),
+            end_of_turn_delay_ms=rng.uniform(350, 700),
+            llm_ttft_ms=rng.uniform(250, 600),
+            tts_ttfb_ms=rng.uniform(150, 350),
+        ))
+    return calls
+
+
+@transaction.atomic
+def seed_demo(*, seed: int = 7, now: datetime | None = None) -> dict[str, int]:
+    """Create the demo clinic unless it exists. Returns what was created."""
+    if Provider.objects.filter(name=DEMO_PROVIDERS[0][0]).exists():
+        return {}
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+
+    profile = ClinicProfile.load()
+    profile.name = "Shifa Family Clinic"
+    profile.address = "12 Jail Road, Lahore"
+    profile.phone = "+924235761234"
+    profile.transfer_phone = "+923001112233"
+    profile.save()
+
+    closures = _closures(today)
+    schedules = []
+    for name, specialty, minutes, hours in DEMO_PROVIDERS:
+        provider = Provider.objects.create(name=name, specialty=specialty, appointment_minutes=minutes)
+        WorkingHours.objects.bulk_create(
+            WorkingHours(provider=provider, weekday=d, start_time=a, end_time=b)
+            for d, intervals in hours.items() for a, b in intervals
+        )
+        schedules.append((provider, hours))
+    sara = schedules[2][0]
+    leave = today + timedelta(days=8)
+    closures.append(Closure(provider=sara, start_date=leave, end_date=leave + timedelta(days=6),
+                            reason="Annual leave"))
+    Closure.objects.bulk_create(closures)
+
+    patients = Patient.objects.bulk_create(_patients(rng, DEMO.patients))
+    appointments = Appointment.objects.bulk_create(_appointments(
+        rng, [_schedule(p, h, closures) for p, h in schedules], [p.pk for p in patients],
+        today - timedelta(days=DEMO.days_back), today + timedelta(days=DEMO.days_ahead), 0.55, now,
+    ))
+    calls = Call.objects.bulk_create(_calls(rng, patients, now))
+    return {"providers": len(schedules), "patients": len(patients),
+            "appointments": len(appointments), "calls": len(calls)}
+
+
+def seed_large(*, seed: int = 11, now: datetime | None = None, log=print) -> dict[str, int]:
+    """Grow the database to the benchmark size (LARGE), on top of the demo clinic."""
+    created = seed_demo(now=now)
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+
+    missing = LARGE.providers - Provider.objects.count()
+    new_providers = []
+    for i in range(max(missing, 0)):
+        start = time(rng.choice([8, 9, 10]))
+        hours = {d: [(start, time(13)), (time(14), time(17 + rng.randint(0, 2)))]
+                 for d in rng.sample(range(6), rng.choice([4, 5, 5, 6]))}
+        provider = Provider.objects.create(
+            name=f"Dr {_name(rng)}", specialty=rng.choice(["General practice", "Paediatrics", "Dermatology",
+                                                           "Cardiology", "Gynaecology", "ENT"]),
+            appointment_minutes=rng.choice([15, 20, 30, 30]),
+        )
+        WorkingHours.objects.bulk_create(
+            WorkingHours(provider=provider, weekday=d, start_time=a, end_time=b)
+            for d, intervals in hours.items() for a, b in intervals
+        )
+        new_providers.append((provider, hours))
+    log(f"providers: {Provider.objects.count()}")
+
+    missing = LARGE.patients - Patient.objects.count()
+    if missing > 0:
+        Patient.objects.bulk_create(_patients(rng, missing), batch_size=5000)
+    log(f"patients: {Patient.objects.count()}")
+
+    missing = LARGE.appointments - Appointment.objects.count()
+    if missing > 0 and new_providers:
+        closures = list(Closure.objects.all())
+        patient_ids = list(Patient.objects.values_list("pk", flat=True))
+        schedules = [_schedule(p, h, closures) for p, h in new_providers]
+        slots_per_day = sum(len(day_grid(s, today + timedelta(days=d), timezone.get_default_timezone()))
+                            for s in schedules for d in range(7)) / 7
+        days = LARGE.days_back + LARGE.days_ahead + 1
+        fill = min(0.95, missing / (slots_per_day * days * 0.88))
+        rows = _appointments(rng, schedules, patient_ids, today - timedelta(days=LARGE.days_back),
+                             today + timedelta(days=LARGE.days_ahead), fill, now)
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 5000:
+                Appointment.objects.bulk_create(batch)
+                batch = []
+        Appointment.objects.bulk_create(batch)
+    log(f"appointments: {Appointment.objects.count()}")
+    return created

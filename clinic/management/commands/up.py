@@ -1,0 +1,110 @@
+"""`manage.py up`: the one command that runs the product on a fresh machine.
+
+Steps, in order: start the private Redis when REDIS_URL is unset, apply
+migrations, seed the demo clinic into an empty database, make sure the demo
+logins exist and print them, start the phone agent beside the web app when
+its settings are present, then serve the ASGI app with daphne until Ctrl+C.
+On the way out it stops what it started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from clinic import demo, redis_server
+from scheduling.models import Provider
+from voiceagent import config as voice_config
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Command(BaseCommand):
+    help = "Run the whole product: Redis if needed, migrations, demo data, the phone agent if configured, the web app."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-agent", action="store_true", help="Do not start the phone agent.")
+
+    def handle(self, *, host, port, no_agent, **options):
+        if not _port_free(host, port):
+            raise CommandError(f"Port {port} on {host} is taken. Stop what runs there or pass --port.")
+        redis = self._start_redis()
+        agent = None
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write("Database is up to date.")
+            if not Provider.objects.exists():
+                created = demo.seed_demo()
+                self.stdout.write(f"Seeded the demo clinic: {', '.join(f'{n} {k}' for k, n in created.items())}.")
+            agent = None if no_agent else self._start_agent()
+            url = f"http://{host}:{port}/"
+            self.stdout.write("")
+            self.stdout.write(self.style.SUCCESS(f"Clinic front desk: {url}"))
+            for role, username, password in demo.ensure_logins():
+                self.stdout.write(f"  {role + ' login:':<24} {username} / {password}")
+            self.stdout.write(f"  {'admin:':<24} {url}admin/")
+            self.stdout.write("Press Ctrl+C to stop.\n")
+            # Daphne's runserver serves the ASGI app (HTTP and WebSockets);
+            # insecure_serving lets it serve static files with DEBUG off too,
+            # so `up` works the same in either mode.
+            call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True,
+                         skip_checks=True)
+        finally:
+            if agent:
+                self._stop_agent(agent)
+            if redis:
+                redis.stop()
+                self.stdout.write("Stopped the private Redis.")
+
+    def _start_redis(self):
+        try:
+            server = redis_server.ensure_running()
+        except RuntimeError as exc:
+            raise CommandError(f"Could not start the private Redis: {exc}. Set REDIS_URL to use another.") from None
+        if server:
+            self.stdout.write(f"Started a private Redis on {server.socket}.")
+        elif not redis_server.is_up(settings.REDIS_URL):
+            raise CommandError("Redis does not answer at REDIS_URL. Start it, or unset REDIS_URL to use a private one.")
+        return server
+
+    def _start_agent(self):
+        problems = voice_config.problems()
+        if problems:
+            missing = voice_config.missing_names()
+            why = f"set {', '.join(missing)}" if missing else problems[0]
+            self.stdout.write(f"Phone agent: off. To answer calls, {why} (README, 'Phone agent').")
+            return None
+        process = subprocess.Popen(
+            [sys.executable, os.path.join(settings.BASE_DIR, "manage.py"), "run_voice_agent", "start"],
+            env=os.environ.copy(),
+            start_new_session=True,  # Ctrl+C goes to us; we drain the worker with SIGTERM
+        )
+        self.stdout.write(f"Phone agent: started (pid {process.pid}), agent name {settings.VOICE_AGENT_NAME!r}.")
+        return process
+
+    def _stop_agent(self, process: subprocess.Popen) -> None:
+        if process.poll() is not None:
+            return
+        self.stdout.write("Stopping the phone agent (calls in progress finish first)...")
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=settings.CALL_MAX_MINUTES * 60 + 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
