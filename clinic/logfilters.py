@@ -1,0 +1,29 @@
+"""A last line of defence for patient data in logs.
+
+Code masks phone numbers itself (patients.phone.mask_phone), but some lines
+are written by libraries: daphne's request log carries query strings such as
+a receptionist's search "?q=03001234567". This filter masks any run of seven
+or more digits in every record before it is written.
+"""
+
+import logging
+import re
+
+# Seven or more digits, joined by nothing or by URL-encoded spaces ("+",
+# "%20") as a search box sends them; plain spaces are left alone so that
+# "... 03001234567 200" keeps its status code.
+_LONG_NUMBER = re.compile(r"(?:\+|%2B)?\d(?:(?:\+|%20)?\d){6,}")
+
+
+def _mask(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0).replace("%20", "").replace("%2B", ""))
+    return "•" * (len(digits) - 3) + digits[-3:]
+
+
+class RedactPhoneNumbers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _LONG_NUMBER.sub(_mask, message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
