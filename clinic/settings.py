@@ -17,13 +17,14 @@ from django.core.exceptions import ImproperlyConfigured
 from clinic import redis_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Git-ignored home of everything the product writes locally: the SQLite file,
-# the private Redis socket, collected static files.
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
+
+# Git-ignored home of everything the product writes locally: the SQLite file,
+# the private Redis socket, collected static files. CLINIC_VAR_DIR moves it
+# (two copies of the product side by side, or a test of `manage.py up`).
+VAR_DIR = Path(env.str("CLINIC_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
