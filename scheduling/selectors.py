@@ -1,8 +1,9 @@
 """Reads for scheduling: feed the availability engine from the ORM, list appointments.
 
 Query counts are bounded and do not grow with the data: a one-provider search
-costs four queries per block of days (profile, provider + hours, closures,
-busy times), an any-provider search the same.
+costs the clinic profile, providers with their hours (two queries), then two
+per block of seven days (closures, busy times); an any-provider search the
+same. One block is usually enough.
 """
 
 from __future__ import annotations
@@ -140,21 +141,20 @@ def find_free_times(
 
     slots: list[Slot] = []
     requested_free = False
-    if day and at:
-        # The requested time itself, even off the slot grid (a receptionist
-        # may ask for 9:10); checked with the same rule the write uses.
-        wanted = datetime.combine(day, at, tzinfo=rules.tz)
-        for s in schedules_for(providers, day, day):
-            if availability.slot_problem(s, wanted, rules) is None:
-                slots.append(Slot(s.provider_id, wanted, wanted + s.length))
-                requested_free = True
-                break
-
     block_start = first_day
     last_day = min(first_day + timedelta(days=SEARCH_MAX_DAYS - 1), rules.last_day)
     while len(slots) < limit and block_start <= last_day:
         block_end = min(block_start + timedelta(days=SEARCH_BLOCK_DAYS - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
+        if block_start == day and at:
+            # The requested time itself, even off the slot grid (a receptionist
+            # may ask for 9:10); checked with the same rule the write uses.
+            wanted = datetime.combine(day, at, tzinfo=rules.tz)
+            for s in schedules:
+                if availability.slot_problem(s, wanted, rules) is None:
+                    slots.append(Slot(s.provider_id, wanted, wanted + s.length))
+                    requested_free = True
+                    break
         days = [block_start + timedelta(days=i) for i in range((block_end - block_start).days + 1)]
         for slot in availability.nearest_slots(
             schedules, days, rules, at=at, part_of_day=part_of_day, limit=limit + 1
