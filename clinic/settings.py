@@ -141,6 +141,11 @@ except (ImproperlyConfigured, ValueError, KeyError) as exc:
         f"DATABASE_URL is not a database URL we can use ({exc}); "
         "examples: sqlite:////path/clinic.sqlite3, postgres://user@host:5432/name"
     ) from None
+if DATABASES["default"].get("ENGINE") not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a sqlite:// or postgres:// URL, "
+        f"not one starting {env.str('DATABASE_URL').split(':', 1)[0]!r}."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(

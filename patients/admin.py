@@ -24,16 +24,19 @@ class AppointmentInline(admin.TabularInline):
         return False  # booking goes through the appointment form and its rules
 
 
+EDITABLE = ("full_name", "phone", "date_of_birth", "email", "notes")
+
+
 class PatientAdminForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["full_name", "phone", "date_of_birth", "email", "notes"]
+        fields = EDITABLE
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        fields = {name: data.get(name) for name in self.Meta.fields}
+        fields = {name: data.get(name) for name in EDITABLE}
         fields["email"] = fields["email"] or ""
         fields["notes"] = fields["notes"] or ""
         try:
@@ -54,6 +57,7 @@ class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ["full_name", "phone", "date_of_birth", "email", "created_at"]
     search_fields = ["full_name", "phone", "email"]
+    fields = [*EDITABLE, "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AppointmentInline]
     ordering = ["full_name"]

@@ -68,6 +68,16 @@ def mask_phone(e164: str) -> str:
 
 
 def spoken_digits(e164: str) -> str:
-    """Digits grouped for reading back on the phone: "0300 123 4567" -> "0 3 0 0, 1 2 3, 4 5 6 7"."""
-    national = "".join(ch for ch in format_phone(e164) if ch.isdigit() or ch == " ")
-    return ", ".join(" ".join(group) for group in national.split())
+    """Digits grouped for reading back on the phone: "+923001234567" -> "0 3 0 0, 1 2 3, 4 5 6 7"."""
+    groups = "".join(ch for ch in format_phone(e164) if ch.isdigit() or ch == " ").split()
+    if not groups:
+        return ""
+    # Long blocks are hard to follow by ear: read the rest in threes, with a
+    # last group of four rather than a lone digit or two.
+    head, rest = groups[0], "".join(groups[1:])
+    chunks = []
+    while len(rest) > 4:
+        chunks.append(rest[:3])
+        rest = rest[3:]
+    chunks.append(rest)
+    return ", ".join(" ".join(group) for group in [head, *chunks] if group)

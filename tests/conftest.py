@@ -77,3 +77,11 @@ def clinic_tz():
     from django.utils import timezone
 
     return timezone.get_default_timezone()
+
+
+@pytest.fixture
+def monday():
+    """A Monday at least a week ahead: inside the booking window, clear of the notice period."""
+    from tests.when import next_weekday
+
+    return next_weekday(0)

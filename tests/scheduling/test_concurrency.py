@@ -9,7 +9,7 @@ from scheduling import services
 from scheduling.models import Appointment
 from scheduling.services import BookingError
 from tests.factories import PatientFactory, ProviderFactory
-from tests.scheduling.conftest import local_dt
+from tests.when import local_dt
 
 THREADS = 12
 

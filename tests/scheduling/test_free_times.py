@@ -8,7 +8,7 @@ from django.utils import timezone
 from scheduling.availability import PartOfDay
 from scheduling.selectors import find_free_times, free_slots_for_day
 from tests.factories import AppointmentFactory, ClosureFactory, ProviderFactory, clinic_profile
-from tests.scheduling.conftest import local_dt
+from tests.when import local_dt
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from scheduling import services
 from scheduling.models import Appointment
 from scheduling.services import BookingError, appointment_changed
 from tests.factories import AppointmentFactory, ClosureFactory, PatientFactory, ProviderFactory, clinic_profile
-from tests.scheduling.conftest import local_dt
+from tests.when import local_dt
 
 pytestmark = pytest.mark.django_db
 Status = Appointment.Status

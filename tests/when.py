@@ -1,6 +1,7 @@
+"""Dates for tests that must not depend on today's weekday."""
+
 from datetime import date, datetime, time, timedelta
 
-import pytest
 from django.utils import timezone
 
 
@@ -11,9 +12,5 @@ def next_weekday(weekday: int, *, after_days: int = 7) -> date:
 
 
 def local_dt(day: date, hh: int, mm: int = 0) -> datetime:
+    """An aware datetime at hh:mm on `day` in the clinic's zone."""
     return datetime.combine(day, time(hh, mm), tzinfo=timezone.get_default_timezone())
-
-
-@pytest.fixture
-def monday() -> date:
-    return next_weekday(0)
