@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from scheduling import services
 from scheduling.models import Appointment
@@ -33,7 +33,7 @@ def test_concurrent_bookings_of_one_slot(monday):
         except Exception as exc:  # anything else is a bug the test must show
             crashed.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # each thread has its own; leave none open for teardown
 
     threads = [threading.Thread(target=attempt, args=(p,)) for p in patients]
     for t in threads:
@@ -64,7 +64,7 @@ def test_concurrent_overlapping_bookings_of_different_lengths(monday):
         except BookingError as exc:
             results.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # each thread has its own; leave none open for teardown
 
     threads = [threading.Thread(target=attempt, args=(a, local_dt(monday, 9))),
                threading.Thread(target=attempt, args=(b, local_dt(monday, 9, 30)))]
