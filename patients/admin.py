@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from patients import services
 from patients.models import Patient
+from patients.selectors import patient_search
 from patients.services import PatientError
 from scheduling.models import Appointment
 
@@ -61,6 +62,13 @@ class PatientAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AppointmentInline]
     ordering = ["full_name"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The dashboard's search: "raza 4567" or a national "0300 1234567"
+        # finds the patient stored as +923001234567 (also in autocompletes).
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=patient_search(search_term).values("pk")), False
 
     def save_model(self, request, obj, form, change):
         pass  # saved by the services in PatientAdminForm.clean()

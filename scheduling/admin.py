@@ -8,6 +8,9 @@ a refused change shows the service's message on the form and saves nothing.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from patients.selectors import patient_search
 
 from scheduling import services
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
@@ -117,6 +120,12 @@ class AppointmentAdmin(admin.ModelAdmin):
               "created_at", "updated_at", "cancelled_at"]
     actions = ["mark_completed", "mark_no_show", "cancel"]
     ordering = ["-start"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        matches = Q(patient__in=patient_search(search_term)) | Q(reason__icontains=search_term.strip())
+        return queryset.filter(matches), False
 
     def save_model(self, request, obj, form, change):
         pass  # saved by the services in AppointmentAdminForm.clean()

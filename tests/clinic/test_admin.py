@@ -88,7 +88,8 @@ def test_appointment_list_filters_and_searches(manager, monday):
     AppointmentFactory(patient=ali, start=local_dt(monday, 9))
     AppointmentFactory(start=local_dt(monday, 10), status=Status.CANCELLED)
     changelist = reverse("admin:scheduling_appointment_changelist")
-    assert manager.get(changelist, {"q": "1234567"}).context["cl"].result_count == 1
+    assert manager.get(changelist, {"q": "0300 1234567"}).context["cl"].result_count == 1
+    assert manager.get(changelist, {"q": "ali raz"}).context["cl"].result_count == 1
     assert manager.get(changelist, {"status__exact": "cancelled"}).context["cl"].result_count == 1
     autocomplete = manager.get(reverse("admin:autocomplete"), {
         "term": "raza", "app_label": "scheduling", "model_name": "appointment", "field_name": "patient"})
