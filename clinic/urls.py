@@ -1,6 +1,13 @@
+"""URL map. Each app owns its own `urls.py`; the dashboard shell (login,
+overview) lives in `clinic.dashboard_urls`."""
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("clinic.dashboard_urls")),
+    path("patients/", include("patients.urls")),
+    path("appointments/", include("scheduling.urls")),
+    path("calls/", include("voiceagent.urls")),
 ]
