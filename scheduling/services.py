@@ -14,7 +14,7 @@ signal (the live dashboard publishes it to WebSocket clients).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
 from django.db import IntegrityError, transaction
@@ -121,6 +121,41 @@ def _refuse(problem: Problem, *, provider: Provider, start: datetime, rules: Rul
     elif problem is not Problem.INACTIVE:
         message += f" {provider.name} has no free times in the next weeks."
     return BookingError(message, code=problem.value, alternatives=alternatives)
+
+
+def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -> str:
+    """Why `provider` has no free time on `day`, in the words a booking refusal uses;
+    "" when the day has free times.
+
+    The dashboard's time picker shows it when selectors.free_slots_for_day
+    comes back empty, so the receptionist learns "Dr Khan is not in on
+    Sundays" before trying to book rather than after.
+    """
+    rules = selectors.booking_rules(now=now)
+    [schedule] = selectors.schedules_for(selectors.providers_with_hours([provider.pk]), day, day)
+    today = rules.now.astimezone(rules.tz).date()
+    intervals = schedule.hours.get(day.weekday(), [])
+    probe = datetime.combine(day, intervals[0][0] if intervals else time(12), tzinfo=rules.tz)
+    if day < today:
+        return f"{say_day(probe)} has already passed."
+    for problem, applies in (
+        (Problem.INACTIVE, not schedule.active),
+        (Problem.BEYOND_HORIZON, day > rules.last_day),
+        (Problem.CLOSED, schedule.closure_on(day) is not None),
+        (Problem.NOT_WORKING_DAY, not intervals),
+    ):
+        if applies:
+            return _refuse(problem, provider=provider, start=probe, rules=rules, schedule=schedule).message
+    if availability.free_slots_on(schedule, day, rules):
+        return ""
+    if day == today:
+        message = f"{provider.name} has no free times left today."
+    else:
+        message = f"{provider.name} is fully booked on {say_day(probe)}."
+    alternatives = selectors.find_free_times(provider=provider, day=day, limit=3, rules=rules).slots
+    if alternatives:
+        message += f" The nearest free times are {say_slots(alternatives)}."
+    return message
 
 
 # --- checks -------------------------------------------------------------------
