@@ -246,6 +246,8 @@ ELEVEN_VOICE_ID = env.str("ELEVEN_VOICE_ID", default="")
 ELEVEN_MODEL = env.str("ELEVEN_MODEL", default="eleven_flash_v2_5")
 SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
 CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
+# The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
+VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
 
 # --- Logging ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
