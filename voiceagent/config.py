@@ -2,31 +2,100 @@
 
 `manage.py run_voice_agent` refuses to start while any are missing or
 malformed, and `manage.py up` uses the same check to decide whether to start
-the worker beside the web app.
+the worker beside the web app. A typo found here costs a second at start-up;
+found by LiveKit or a provider, it costs a caller hearing silence.
+
+What a mode needs: `start`, `dev` and `connect` register with a LiveKit
+server and speak through the providers; `console` runs the agent on this
+machine's terminal without any LiveKit server, so it needs only the model
+providers.
 """
 
+import re
+from typing import Literal
 from urllib.parse import urlparse
 
 from django.conf import settings
 
-REQUIRED = {
+Mode = Literal["start", "dev", "connect", "console"]
+
+LIVEKIT = {
     "LIVEKIT_URL": "your LiveKit server, e.g. wss://your-project.livekit.cloud",
     "LIVEKIT_API_KEY": "a LiveKit API key",
-    "LIVEKIT_API_SECRET": "its secret",
+    "LIVEKIT_API_SECRET": "the secret of that API key",
+}
+PROVIDERS = {
     "OPENAI_API_KEY": "for speech-to-text and the language model (any key for a local OpenAI-compatible server)",
     "ELEVEN_API_KEY": "for the ElevenLabs voice",
 }
+# Kept for callers that want the whole list (the README table, `manage.py up`).
+REQUIRED = {**LIVEKIT, **PROVIDERS}
+
+# The ElevenLabs models the plugin knows; anything else fails on the first
+# sentence of the first call, so refuse it here.
+ELEVEN_MODELS = (
+    "eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_flash_v2", "eleven_turbo_v2",
+    "eleven_multilingual_v2", "eleven_multilingual_v1", "eleven_monolingual_v1",
+    "eleven_v3", "eleven_v3_conversational", "eleven_v4", "eleven_v4_turbo",
+)
+_VOICE_ID = re.compile(r"[A-Za-z0-9]{16,40}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
+_AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def problems() -> list[str]:
-    """One sentence per missing or malformed setting; empty when the worker can start."""
-    found = [f"{name} is not set ({why})." for name, why in REQUIRED.items() if not getattr(settings, name)]
-    if settings.LIVEKIT_URL and urlparse(settings.LIVEKIT_URL).scheme not in ("ws", "wss", "http", "https"):
-        found.append(f"LIVEKIT_URL must start with wss:// or ws://, not {settings.LIVEKIT_URL!r}.")
-    if settings.OPENAI_BASE_URL and urlparse(settings.OPENAI_BASE_URL).scheme not in ("http", "https"):
-        found.append(f"OPENAI_BASE_URL must be an http(s) URL, not {settings.OPENAI_BASE_URL!r}.")
+def required_for(mode: Mode = "start") -> dict[str, str]:
+    return dict(PROVIDERS) if mode == "console" else dict(REQUIRED)
+
+
+def missing_names(mode: Mode = "start") -> list[str]:
+    return [name for name in required_for(mode) if not getattr(settings, name).strip()]
+
+
+def problems(mode: Mode = "start") -> list[str]:
+    """One sentence per missing or malformed setting; empty when the worker can start in `mode`."""
+    found = [f"{name} is not set: {required_for(mode)[name]}." for name in missing_names(mode)]
+
+    for name in required_for(mode):
+        value = getattr(settings, name)
+        if value.strip() and value != value.strip():
+            # A key pasted with its newline authenticates nowhere, and the
+            # provider's answer does not say why.
+            found.append(f"{name} has spaces or a line break around it; set it without them.")
+
+    if mode != "console":
+        url = settings.LIVEKIT_URL.strip()
+        parsed = urlparse(url)
+        if url and (parsed.scheme not in ("ws", "wss", "http", "https") or not parsed.hostname):
+            found.append(f"LIVEKIT_URL must look like wss://host or ws://host:port, not {url!r}.")
+        if not _AGENT_NAME.fullmatch(settings.VOICE_AGENT_NAME):
+            found.append(
+                "VOICE_AGENT_NAME must be letters, digits, '-', '_' or '.' (the SIP dispatch rule "
+                f"names it), not {settings.VOICE_AGENT_NAME!r}."
+            )
+
+    base_url = settings.OPENAI_BASE_URL.strip()
+    if base_url:
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            found.append(f"OPENAI_BASE_URL must be an http(s) URL such as http://localhost:8080/v1, not {base_url!r}.")
+    for name in ("OPENAI_LLM_MODEL", "OPENAI_STT_MODEL"):
+        value = getattr(settings, name)
+        if not value or any(ch.isspace() for ch in value):
+            found.append(f"{name} must name one model, such as {_default(name)!r}, not {value!r}.")
+    if not _LANGUAGE.fullmatch(settings.STT_LANGUAGE):
+        found.append(f"STT_LANGUAGE must be a language code such as 'en' or 'ur', not {settings.STT_LANGUAGE!r}.")
+    if settings.ELEVEN_MODEL not in ELEVEN_MODELS:
+        found.append(
+            f"ELEVEN_MODEL must be one of {', '.join(ELEVEN_MODELS[:2])} (lowest latency) or another "
+            f"ElevenLabs model, not {settings.ELEVEN_MODEL!r}."
+        )
+    if settings.ELEVEN_VOICE_ID and not _VOICE_ID.fullmatch(settings.ELEVEN_VOICE_ID):
+        found.append(
+            "ELEVEN_VOICE_ID must be a voice id from the ElevenLabs voice library (about 20 letters "
+            f"and digits), not {settings.ELEVEN_VOICE_ID!r}; leave it empty for the default voice."
+        )
     return found
 
 
-def missing_names() -> list[str]:
-    return [name for name in REQUIRED if not getattr(settings, name)]
+def _default(name: str) -> str:
+    return {"OPENAI_LLM_MODEL": "gpt-4.1-mini", "OPENAI_STT_MODEL": "gpt-4o-mini-transcribe"}[name]
