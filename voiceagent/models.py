@@ -42,6 +42,9 @@ class Call(models.Model):
     llm_ttft_ms = models.FloatField("LLM time to first token (ms)", null=True, blank=True)
     tts_ttfb_ms = models.FloatField("TTS time to first byte (ms)", null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True, help_text="Tokens, audio seconds, characters per model.")
+    # Left by the caller when no one could take the call (no transfer number,
+    # or the transfer failed); staff read it on the call's page.
+    message = models.TextField("message for staff", blank=True)
 
     class Meta:
         ordering = ["-started_at"]
