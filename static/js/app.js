@@ -1,0 +1,80 @@
+// Modal handling for the dashboard (no framework, no build).
+//
+// A view answering an htmx request for a form returns a fragment whose root is
+// <dialog class="modal">, swapped into #modal. Here we open it as a real modal
+// dialog (focus trapped by the browser, Esc closes), put focus on its first
+// field, and give focus back to whatever opened it when it closes. A save
+// answers 204 with HX-Trigger "clinic:changed", which closes the modal and
+// lets the page's tables refresh themselves.
+(function () {
+  "use strict";
+
+  var opener = null;
+
+  function container() { return document.getElementById("modal"); }
+
+  function firstField(dialog) {
+    return dialog.querySelector("[aria-invalid='true']")
+      || dialog.querySelector("[autofocus]")
+      || dialog.querySelector("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])")
+      || dialog.querySelector("button, [href], [tabindex]:not([tabindex='-1'])");
+  }
+
+  function openDialog(dialog) {
+    if (!dialog.open) dialog.showModal();
+    var field = firstField(dialog);
+    if (field) field.focus();
+  }
+
+  function closeModal() {
+    var dialog = container() && container().querySelector("dialog.modal");
+    if (dialog && dialog.open) dialog.close();  // the "close" listener cleans up
+  }
+
+  // Remember who asked for the modal, unless the request came from inside it
+  // (a re-rendered form keeps the original opener).
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var target = evt.detail.target;
+    var box = container();
+    if (box && target === box && !box.contains(evt.detail.elt)) {
+      opener = evt.detail.elt;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var box = container();
+    if (!box || !(evt.detail.target === box || box.contains(evt.detail.target))) return;
+    var dialog = box.querySelector("dialog.modal");
+    if (dialog) openDialog(dialog);
+  });
+
+  // A form with errors answers 422 and must still be shown.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.xhr && evt.detail.xhr.status === 422) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  // Esc (native "cancel" then "close"), a Cancel button, or a save: clear the
+  // container and hand focus back.
+  document.addEventListener("close", function (evt) {
+    var dialog = evt.target;
+    if (!(dialog instanceof HTMLDialogElement) || !dialog.classList.contains("modal")) return;
+    if (dialog.parentNode) dialog.parentNode.removeChild(dialog);
+    var back = opener;
+    opener = null;
+    if (back && document.body.contains(back)) back.focus();
+  }, true);
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-modal-close]");
+    if (button) {
+      evt.preventDefault();
+      closeModal();
+    }
+  });
+
+  document.addEventListener("clinic:changed", closeModal);
+  window.clinicCloseModal = closeModal;
+})();
