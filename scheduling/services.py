@@ -213,6 +213,19 @@ def _announce(appointment: Appointment, action: str) -> None:
 
 # --- services -------------------------------------------------------------
 
+def slot_refusal(*, provider: Provider, start: datetime, now: datetime | None = None) -> BookingError | None:
+    """Why `start` cannot be booked with `provider` (message and alternatives), or None. Reads only.
+
+    For interfaces that explain before they book (the phone agent offering
+    times); the write re-checks with the same rule.
+    """
+    try:
+        _check_slot(provider=provider, start=start, rules=selectors.booking_rules(now=now))
+    except BookingError as exc:
+        return exc
+    return None
+
+
 def appointment_book(
     *,
     patient: Patient,
