@@ -25,6 +25,15 @@ logs a warning, and writes the whole record again on the next update or
 heartbeat, so the panel catches up when Redis returns.
 
 Readers: `active_calls()` (sync, for page renders) and `aactive_calls()`.
+Each call is `CallState.as_dict()`: the fields above plus labels computed by
+the writer for the panel (`stage_label`, `caller_phone_display` in the
+clinic's national format, `requested_slot_label` in the clinic's time zone),
+so the browser shows what the server would render without a lookup.
+
+The consumer (voiceagent.consumers) sends a snapshot on connect and again
+every few seconds, so a call that expired without `call.ended` leaves open
+panels too. `manage.py simulate_calls` drives made-up calls through
+`LiveCall` from its own process.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from patients.phone import mask_phone
+from patients.phone import format_phone, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +123,23 @@ class CallState:
     def as_dict(self) -> dict:
         data = asdict(self)
         data["stage_label"] = Stage.LABELS.get(self.stage, self.stage)
+        data["caller_phone_display"] = format_phone(self.caller_phone)
+        data["requested_slot_label"] = slot_label(self.requested_slot)
         return data
+
+
+def slot_label(value: str) -> str:
+    """A slot as the panel shows it ("Mon 12 May, 10:30", clinic time); empty stays empty."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    local = moment.astimezone(timezone.get_default_timezone())
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
 def _async_client() -> aredis.Redis:

@@ -1,0 +1,100 @@
+"""The live-calls WebSocket: initial state, then events (DESIGN.md section 4).
+
+One consumer per open dashboard tab. On connect it joins the live-calls
+group *before* reading the snapshot, so an event that happens while the
+snapshot is read is queued rather than lost; the browser applies events by
+room and `updated_at`, so seeing one twice is harmless.
+
+A call whose voice worker died sends no `call.ended`; its Redis record just
+expires. So the consumer also re-sends the snapshot every
+`SNAPSHOT_SECONDS`, and open panels drop such calls without a reload. The
+timer does not send it itself: it posts a `snapshot.refresh` message to the
+consumer's own channel, so the refresh is handled in turn with the group
+events and a snapshot never overtakes an event that came before it.
+Messages the browser receives:
+
+    {"type": "snapshot", "calls": [call, ...]}       replaces what it shows
+    {"type": "call.updated", "call": call}            add or change one row
+    {"type": "call.ended", "room": room}              remove one row
+    {"type": "appointment.changed", "appointment": {id, action, status, ...}}
+    {"type": "unavailable"}                           Redis is not answering
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from clinic.access import can_use_dashboard
+from voiceagent import livecalls
+
+log = logging.getLogger(__name__)
+
+# Close code for "not allowed" (4000-4999 are the application's own).
+CLOSE_FORBIDDEN = 4403
+SNAPSHOT_SECONDS = 20
+
+
+class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
+    groups = []  # joined by hand in connect(), after the permission check
+
+    async def connect(self):
+        self.joined = False
+        self.refresher = None
+        user = self.scope.get("user")
+        if not await database_sync_to_async(can_use_dashboard)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(livecalls.GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+        await self.send_snapshot()
+        self.refresher = asyncio.create_task(self._refresh())
+
+    async def disconnect(self, code):
+        if self.refresher:
+            self.refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.refresher
+        if self.joined:
+            await self.channel_layer.group_discard(livecalls.GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        # The browser may ask for the state again (after waking from sleep, say).
+        if isinstance(content, dict) and content.get("type") == "snapshot":
+            await self.send_snapshot()
+
+    async def send_snapshot(self):
+        try:
+            calls = await livecalls.aactive_calls()
+        except Exception as exc:  # noqa: BLE001 - Redis away: keep the socket, say so
+            log.warning("live calls snapshot failed (%s)", type(exc).__name__)
+            await self.send_json({"type": "unavailable"})
+            return
+        await self.send_json({"type": "snapshot", "calls": calls})
+
+    async def _refresh(self):
+        while True:
+            await asyncio.sleep(SNAPSHOT_SECONDS)
+            try:
+                await self.channel_layer.send(self.channel_name, {"type": "snapshot.refresh"})
+            except Exception as exc:  # noqa: BLE001 - try again next time
+                log.warning("live calls refresh not queued (%s)", type(exc).__name__)
+
+    async def snapshot_refresh(self, event):
+        await self.send_snapshot()
+
+    # Group events: the dict sent to the group is exactly what the browser gets.
+
+    async def call_updated(self, event):
+        await self.send_json(event)
+
+    async def call_ended(self, event):
+        await self.send_json(event)
+
+    async def appointment_changed(self, event):
+        await self.send_json(event)

@@ -1,0 +1,151 @@
+"""Dashboard pages of the voice agent: live calls, call history, one call.
+
+Plain function views behind `receptionist_required`. Receptionists see full
+numbers here (they call patients back); only logs are masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from clinic.access import receptionist_required
+from voiceagent import livecalls
+from voiceagent.models import Call
+
+PAGE_SIZE = 25
+
+
+def _url(name: str, pk: int | None) -> str:
+    """A link to another app's page, or "" while that page does not exist."""
+    if pk is None:
+        return ""
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
+def _minutes_ago(started_at: str, now: datetime) -> str:
+    try:
+        started = datetime.fromisoformat(started_at)
+    except ValueError:
+        return ""
+    minutes = max(int((now - started).total_seconds() // 60), 0)
+    return "just now" if minutes == 0 else f"{minutes} min ago"
+
+
+@receptionist_required
+def live_calls(request):
+    """Initial state of the panel; static/js/live.js applies the events that follow."""
+    now = timezone.now()
+    try:
+        calls = livecalls.active_calls()
+        unavailable = False
+    except Exception:  # noqa: BLE001 - Redis away: the page still renders and says so
+        calls, unavailable = [], True
+    # live.js builds rows for calls that start later; it fills this pattern with the patient id.
+    patient_url_pattern = _url("patient_detail", 0).replace("/0/", "/{id}/")
+    for call in calls:
+        call["started_ago"] = _minutes_ago(call["started_at"], now)
+        call["patient_url"] = _url("patient_detail", call.get("patient_id"))
+    return render(request, "voiceagent/live_calls.html", {
+        "calls": calls, "unavailable": unavailable, "patient_url_pattern": patient_url_pattern,
+    })
+
+
+def _parse_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+@receptionist_required
+def call_list(request):
+    """Calls, newest first: by date range, outcome, and caller / patient search."""
+    tz = timezone.get_current_timezone()
+    first = _parse_day(request.GET.get("from"))
+    last = _parse_day(request.GET.get("to"))
+    outcome = request.GET.get("outcome", "")
+    query = request.GET.get("q", "").strip()
+    errors = []
+    if request.GET.get("from") and not first or request.GET.get("to") and not last:
+        errors.append("Dates are written like 2025-05-12.")
+    if outcome and outcome not in Call.Outcome.values:
+        errors.append("Unknown outcome; showing all outcomes.")
+        outcome = ""
+
+    calls = Call.objects.select_related("patient", "appointment__provider").order_by("-started_at", "-id")
+    if first:
+        calls = calls.filter(started_at__gte=datetime.combine(first, datetime.min.time(), tz))
+    if last:
+        calls = calls.filter(started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tz))
+    if outcome:
+        calls = calls.filter(outcome=outcome)
+    for word in query.split():
+        digits = "".join(ch for ch in word if ch.isdigit())
+        if digits and len(digits) >= len(word) - 1:
+            # Stored numbers are E.164: a national "0300..." loses its trunk zero there.
+            calls = calls.filter(Q(caller_phone__contains=digits)
+                                 | Q(caller_phone__contains=digits.lstrip("0") or digits))
+        else:
+            calls = calls.filter(Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word))
+    # Leave the transcript and usage out: long JSON the table never shows.
+    calls = calls.defer("transcript", "usage")
+
+    page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    for call in page:
+        call.patient_url = _url("patient_detail", call.patient_id)
+        call.duration_text = _duration(call.duration_seconds)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "voiceagent/call_list.html", {
+        "page": page,
+        "calls": page.object_list,
+        "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""),
+                    "outcome": outcome, "q": query},
+        "outcomes": Call.Outcome.choices,
+        "errors": errors,
+        "query_string": params.urlencode(),
+    })
+
+
+@receptionist_required
+def call_detail(request, pk: int):
+    call = get_object_or_404(Call.objects.select_related("patient", "appointment__provider"), pk=pk)
+    transcript = [
+        {"speaker": "Caller" if turn.get("role") == "user" else "Receptionist (AI)",
+         "role": "caller" if turn.get("role") == "user" else "agent",
+         "text": turn.get("text", ""),
+         "at": _parse_at(turn.get("at"))}
+        for turn in call.transcript or [] if isinstance(turn, dict) and turn.get("text")
+    ]
+    usage = sorted((call.usage or {}).items()) if isinstance(call.usage, dict) else []
+    return render(request, "voiceagent/call_detail.html", {
+        "call": call,
+        "duration": _duration(call.duration_seconds),
+        "patient_url": _url("patient_detail", call.patient_id),
+        "appointment_url": _url("appointment_edit", call.appointment_id),
+        "transcript": transcript,
+        "usage": usage,
+    })
+
+
+def _parse_at(raw) -> datetime | None:
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except (TypeError, ValueError):
+        return None
