@@ -1,0 +1,27 @@
+"""A stand-in conversation for tests of the worker's job processes.
+
+LiveKit sends the entrypoint to a job process by reference, so it lives in a
+module the job process imports. The model import at the top is the point:
+it fails with AppRegistryNotReady unless the worker set Django up in the
+forkserver before forking the job process.
+"""
+
+import os
+
+from django.db import connection
+from django.utils import timezone
+from livekit.agents import JobContext
+
+from voiceagent.models import Call
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    vad = ctx.proc.userdata.get("vad")
+    await Call.objects.acreate(
+        room=ctx.job.room.name,
+        started_at=timezone.now(),
+        # What the test reads back: which VAD the prewarm left, and from which process.
+        caller_name=f"{type(vad).__module__}.{type(vad).__name__}"[:120],
+        usage={"pid": os.getpid(), "vendor": connection.vendor},
+    )
+    ctx.shutdown("probe done")
