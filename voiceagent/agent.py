@@ -1,10 +1,393 @@
-"""The phone receptionist: the LiveKit job entrypoint (work in progress)."""
+"""The phone receptionist: one LiveKit job per call.
+
+`entrypoint` is what the worker runs for each call: it connects, reads the
+caller's number from the SIP participant, opens the call (Call record, live
+panel, call context, caller profile), runs the conversation through an
+`AgentSession` built from settings, and records the call when it ends.
+
+The same pieces (`open_call`, `build_session`, `CallRun`) run the test
+conversations with a scripted model and no room, so tests exercise what
+production runs.
+"""
 
 from __future__ import annotations
 
-from livekit.agents import JobContext
+import voiceagent.boot  # noqa: F401, I001 - first: Django must be ready before any model import
+
+import asyncio
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from livekit import api, rtc
+from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
+from livekit.agents.voice import room_io
+
+from clinic.models import ClinicProfile
+from patients.phone import mask_phone, try_normalize_phone
+from voiceagent import calls, prompts
+from voiceagent.context import (
+    CallContext, ContextStore, profile_load, profile_refresh, redis_client,
+)
+from voiceagent.livecalls import HEARTBEAT_SECONDS, LiveCall
+from voiceagent.models import Call
+from voiceagent.tools import FrontDesk, Transfer
+
+log = logging.getLogger(__name__)
+
+# Phone audio is narrowband and callers pause mid-sentence ("my date of birth
+# is... 3rd of May"): wait a little longer before taking the turn, and ignore
+# short noises as interruptions.
+TELEPHONY_TURNS = {
+    "turn_detection": "vad",
+    "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
+    "interruption": {"min_duration": 0.6, "false_interruption_timeout": 1.5},
+}
+# Seconds of silence from both sides before the caller is asked if they are there.
+SILENCE_SECONDS = 12.0
+WAIT_FOR_CALLER_SECONDS = 30.0
+
+
+class Receptionist(Agent):
+    """The model's view of the desk: each tool's docstring is its contract with the model."""
+
+    def __init__(self, desk: FrontDesk, *, instructions: str, greeting: str):
+        super().__init__(instructions=instructions)
+        self.desk = desk
+        self.greeting = greeting
+
+    async def on_enter(self) -> None:
+        # A fixed greeting: no model round-trip before the caller hears us.
+        self.session.say(self.greeting)
+
+    async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
+        if prompts.EMERGENCY_WORDS.search(new_message.text_content or ""):
+            number = self.desk.clinic.emergency_number
+            self.desk.context.emergency = True
+            # Said by us, not left to the model: the number must always be heard.
+            self.session.say(prompts.emergency(number), allow_interruptions=False)
+            turn_ctx.add_message(
+                role="system",
+                content=(f"You have just told the caller to hang up and call {number}. Do not repeat it at "
+                         "length: offer to transfer them to staff now."),
+            )
+
+    async def _timed(self, work):
+        started = time.perf_counter()
+        try:
+            return await work
+        finally:
+            self.desk.tool_seconds.append(time.perf_counter() - started)
+
+    @function_tool
+    async def set_caller_phone(self, ctx: RunContext[FrontDesk], phone: str) -> str:
+        """Record the caller's phone number when caller ID is withheld or they want another number.
+
+        Read back the digits the result gives you and let the caller correct them.
+
+        Args:
+            phone: The number as the caller said it, e.g. "0300 1234567" or "+92 300 1234567".
+        """
+        return await self._timed(self.desk.set_caller_phone(phone))
+
+    @function_tool
+    async def identify_patient(self, ctx: RunContext[FrontDesk], full_name: str, date_of_birth: str = "") -> str:
+        """Look up the patient by the caller's phone number and the patient's name (and date of birth).
+
+        Call it with the name before booking, and with name and date of birth before listing, moving or
+        cancelling appointments.
+
+        Args:
+            full_name: The patient's full name, as spelt by the caller.
+            date_of_birth: The patient's date of birth as YYYY-MM-DD, or empty if not given.
+        """
+        return await self._timed(self.desk.identify_patient(full_name, date_of_birth))
+
+    @function_tool
+    async def clinic_information(self, ctx: RunContext[FrontDesk]) -> str:
+        """The clinic's opening hours, address, phone, providers with their hours, and coming closures."""
+        return await self._timed(self.desk.clinic_information())
+
+    @function_tool
+    async def find_free_times(self, ctx: RunContext[FrontDesk], provider: str = "", day: str = "",
+                              time_of_day: str = "", time: str = "") -> str:
+        """Find free appointment times. Offer only times this returns, by their ids (slot-N).
+
+        Args:
+            provider: The provider's name, or "anyone" (also when empty).
+            day: The wanted day as YYYY-MM-DD, or empty for the first free times.
+            time_of_day: "morning", "afternoon", "evening" or empty.
+            time: A specific wanted time as HH:MM (24-hour), or empty.
+        """
+        return await self._timed(self.desk.find_free_times(provider, day, time_of_day, time))
+
+    @function_tool
+    async def book_appointment(self, ctx: RunContext[FrontDesk], slot_id: str, confirmed: bool,
+                               reason: str = "") -> str:
+        """Book an offered time for the identified or new patient.
+
+        First call it with confirmed=false to get the read-back; set confirmed=true only after the caller
+        has said yes to that read-back.
+
+        Args:
+            slot_id: An id from find_free_times, e.g. "slot-3".
+            confirmed: True only after the caller said yes to the read-back.
+            reason: The reason for the visit in a few words, if the caller gave one.
+        """
+        return await self._timed(self.desk.book_appointment(slot_id, confirmed, reason,
+                                                            before_write=ctx.disallow_interruptions))
+
+    @function_tool
+    async def list_appointments(self, ctx: RunContext[FrontDesk]) -> str:
+        """The identified patient's upcoming appointments, with ids (appt-N) to move or cancel them."""
+        return await self._timed(self.desk.list_appointments())
+
+    @function_tool
+    async def reschedule_appointment(self, ctx: RunContext[FrontDesk], appointment_id: str, slot_id: str,
+                                     confirmed: bool) -> str:
+        """Move one of the identified patient's appointments to an offered time.
+
+        Args:
+            appointment_id: An id from list_appointments, e.g. "appt-2".
+            slot_id: An id from find_free_times for the new time.
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.reschedule_appointment(appointment_id, slot_id, confirmed,
+                                                                  before_write=ctx.disallow_interruptions))
+
+    @function_tool
+    async def cancel_appointment(self, ctx: RunContext[FrontDesk], appointment_id: str, confirmed: bool) -> str:
+        """Cancel one of the identified patient's appointments.
+
+        Args:
+            appointment_id: An id from list_appointments, e.g. "appt-2".
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.cancel_appointment(appointment_id, confirmed,
+                                                              before_write=ctx.disallow_interruptions))
+
+    @function_tool
+    async def transfer_to_staff(self, ctx: RunContext[FrontDesk], reason: str = "") -> str:
+        """Transfer the caller to a member of staff. Tell the caller you are transferring them first.
+
+        Args:
+            reason: Why, in a few words (for the records).
+        """
+        ctx.disallow_interruptions()
+        return await self._timed(self.desk.transfer_to_staff(reason))
+
+    @function_tool
+    async def take_message(self, ctx: RunContext[FrontDesk], message: str, callback_phone: str = "") -> str:
+        """Leave a message for staff to call the caller back.
+
+        Args:
+            message: What the caller wants staff to know, in their words.
+            callback_phone: A number to call back on, if not the caller's number.
+        """
+        return await self._timed(self.desk.take_message(message, callback_phone))
+
+    @function_tool
+    async def end_call(self, ctx: RunContext[FrontDesk]) -> str:
+        """Hang up, when the caller is done and you have said goodbye (or are about to)."""
+        await self._timed(self.desk.wrap_up())
+        # The goodbye the model says next is part of this speech; hang up after it.
+        ctx.speech_handle.add_done_callback(lambda _: self.session.shutdown())
+        return "Say a short, warm goodbye and nothing else."
+
+
+# --- building a call -------------------------------------------------------------
+
+async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None = None) -> FrontDesk:
+    """Everything a call needs before the first word: record, live panel, context, caller profile."""
+    e164 = try_normalize_phone(caller_id)
+    client = redis_client()
+    clinic = await ClinicProfile.aload()
+    profile = await profile_load(e164, client, room=room) if e164 else None
+    name = profile.name if profile and profile.returning else ""
+    call = await calls.call_open(room=room, caller_phone=e164, caller_name=name)
+    live = await LiveCall.start(room, caller_phone=e164, caller_name=name)
+    store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164)), client)
+    await store.save()
+    log.info("call %s: answered (caller %s, %s)", room, mask_phone(e164), "returning" if name else "new")
+    return FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer)
+
+
+def receptionist(desk: FrontDesk) -> Receptionist:
+    ctx = desk.context
+    text = prompts.instructions(
+        clinic=desk.clinic, today=timezone.localdate(), caller_phone=ctx.caller_phone,
+        from_caller_id=ctx.phone_from_caller_id,
+    )
+    name = desk.profile.name if desk.profile and desk.profile.returning else ""
+    if name:
+        text += (f"\nThe caller is probably {name}, a returning patient. Confirm whether the call is about "
+                 "them before using their name for a booking.\n")
+    return Receptionist(desk, instructions=text, greeting=prompts.greeting(clinic=desk.clinic, caller_name=name))
+
+
+def build_session(desk: FrontDesk, *, llm, stt=None, tts=None, vad=None) -> AgentSession[FrontDesk]:
+    """The session for one call. Without a VAD (tests, text mode) turns are taken as typed."""
+    return AgentSession[FrontDesk](
+        userdata=desk,
+        llm=llm,
+        stt=stt,
+        tts=tts,
+        vad=vad,
+        turn_handling=TELEPHONY_TURNS if vad is not None else {"turn_detection": None},
+        user_away_timeout=SILENCE_SECONDS,
+        # Look up, read back and book can follow each other in one turn.
+        max_tool_steps=5,
+    )
+
+
+def provider_models():
+    """STT, LLM and TTS from settings (OpenAI or an OpenAI-compatible server; ElevenLabs)."""
+    from livekit.plugins import elevenlabs, openai
+
+    base_url = settings.OPENAI_BASE_URL or None
+    model = openai.LLM(model=settings.OPENAI_LLM_MODEL, base_url=base_url, api_key=settings.OPENAI_API_KEY)
+    stt = openai.STT(model=settings.OPENAI_STT_MODEL, language=settings.STT_LANGUAGE,
+                     base_url=base_url, api_key=settings.OPENAI_API_KEY)
+    voice = {"voice_id": settings.ELEVEN_VOICE_ID} if settings.ELEVEN_VOICE_ID else {}
+    tts = elevenlabs.TTS(model=settings.ELEVEN_MODEL, api_key=settings.ELEVEN_API_KEY, **voice)
+    return stt, model, tts
+
+
+class CallRun:
+    """One conversation from greeting to record: silence, time limit, heartbeat, the Call record."""
+
+    def __init__(self, desk: FrontDesk, session: AgentSession, *, max_seconds: float | None = None):
+        self.desk = desk
+        self.session = session
+        self.max_seconds = max_seconds if max_seconds is not None else settings.CALL_MAX_MINUTES * 60
+        self.closed = asyncio.Event()
+        self.silence_prompts = 0
+        self._tasks: list[asyncio.Task] = []
+        self._finished = False
+        session.on("close", lambda _ev: self.closed.set())
+        session.on("user_state_changed", self._on_user_state)
+
+    async def start(self, *, room: rtc.Room | None = None, room_options=None) -> None:
+        kwargs = {"room": room, "room_options": room_options} if room is not None else {}
+        await self.session.start(receptionist(self.desk), **kwargs)
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(), name="call-heartbeat"),
+            asyncio.create_task(self._time_limit(), name="call-time-limit"),
+        ]
+
+    def _on_user_state(self, ev) -> None:
+        if ev.new_state == "away":
+            self._tasks.append(asyncio.create_task(self.on_silence()))
+        elif ev.new_state == "speaking":
+            self.silence_prompts = 0
+
+    async def on_silence(self) -> None:
+        """Prompt a silent caller twice, then say goodbye and hang up."""
+        if self.silence_prompts < len(prompts.SILENCE_PROMPTS):
+            self.session.say(prompts.SILENCE_PROMPTS[self.silence_prompts])
+            self.silence_prompts += 1
+            return
+        await self.hang_up(prompts.SILENCE_GOODBYE)
+
+    async def hang_up(self, goodbye: str) -> None:
+        await self.desk.wrap_up()
+        handle = self.session.say(goodbye, allow_interruptions=False)
+        await handle.wait_for_playout()
+        self.session.shutdown()
+
+    async def _time_limit(self) -> None:
+        await asyncio.sleep(self.max_seconds)
+        log.info("call %s: time limit reached", self.desk.context.room)
+        await self.hang_up(prompts.TIME_LIMIT_GOODBYE)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Keep the live record alive, and re-send what Redis missed while it was away."""
+        await asyncio.gather(self.desk.live.heartbeat(), self.desk.store.flush())
+
+    async def finish(self, *, failed: bool = False) -> Call:
+        """Record the call (transcript, figures, outcome), refresh the caller's profile, clear live state."""
+        if self._finished:
+            return await Call.objects.aget(pk=self.desk.call_id)
+        self._finished = True
+        for task in self._tasks:
+            task.cancel()
+        desk, ctx = self.desk, self.desk.context
+        outcome = ctx.outcome or (Call.Outcome.FAILED if failed else Call.Outcome.INFO)
+        fields = {"caller_phone": ctx.caller_phone, "patient_id": ctx.patient_id}
+        if ctx.patient_name:
+            fields["caller_name"] = ctx.patient_name
+        if ctx.appointment_id:
+            fields["appointment_id"] = ctx.appointment_id
+        call = await calls.call_close(desk.call_id, outcome=outcome, items=self.session.history.items,
+                                      usage=self.session.usage, **fields)
+        await profile_refresh(ctx.caller_phone, desk.store.redis)
+        await desk.live.end()
+        await desk.store.delete()
+        await desk.store.close()
+        log.info("call %s: ended (%s, %d turns)", ctx.room, call.outcome, call.turns)
+        return call
+
+
+# --- LiveKit -------------------------------------------------------------------
+
+def transfer_request(room: str, participant_identity: str, number: str) -> api.TransferSIPParticipantRequest:
+    """The cold transfer of the caller to `number` (E.164); the SIP trunk must allow transfers."""
+    return api.TransferSIPParticipantRequest(
+        room_name=room, participant_identity=participant_identity, transfer_to=f"tel:{number}",
+        play_dialtone=False,
+    )
+
+
+def sip_transfer(ctx: JobContext, participant: rtc.RemoteParticipant) -> Transfer | None:
+    if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
+        return None  # a browser or console caller cannot be transferred to a phone
+
+    async def transfer(number: str) -> None:
+        await ctx.api.sip.transfer_sip_participant(transfer_request(ctx.room.name, participant.identity, number))
+
+    return transfer
 
 
 async def entrypoint(ctx: JobContext) -> None:
     """One phone call: connect, answer the SIP caller, run the conversation, record it."""
-    raise NotImplementedError("the receptionist is being built (issue #4)")
+    await sync_to_async(close_old_connections)()
+    await ctx.connect()
+    try:
+        participant = await asyncio.wait_for(ctx.wait_for_participant(), WAIT_FOR_CALLER_SECONDS)
+    except asyncio.TimeoutError:
+        log.warning("call %s: nobody joined; ending the job", ctx.room.name)
+        ctx.shutdown(reason="no caller")
+        return
+    desk = await open_call(ctx.room.name, caller_id=participant.attributes.get("sip.phoneNumber", ""),
+                           transfer=sip_transfer(ctx, participant))
+    stt, model, tts = provider_models()
+    session = build_session(desk, llm=model, stt=stt, tts=tts, vad=ctx.proc.userdata.get("vad"))
+    run = CallRun(desk, session)
+    ctx.add_shutdown_callback(run.finish)
+    try:
+        await run.start(
+            room=ctx.room,
+            room_options=room_io.RoomOptions(
+                participant_identity=participant.identity,
+                close_on_disconnect=True,
+                # Closing the session (end_call, silence, time limit) hangs up on the caller.
+                delete_room_on_close=True,
+            ),
+        )
+        await run.closed.wait()
+        await run.finish()
+    except Exception:
+        log.exception("call %s: the conversation failed", ctx.room.name)
+        await run.finish(failed=True)
+        raise
+    finally:
+        await sync_to_async(close_old_connections)()
+    ctx.shutdown(reason="call ended")

@@ -1,0 +1,530 @@
+"""The receptionist's tools: thin async wrappers around the clinic's services and selectors.
+
+`FrontDesk` is one call's desk: its context, live-call handle and Call
+record. Each method is one thing the model may do; it returns a sentence for
+the model, or raises ToolError with a sentence the model can act on (the
+caller hears a sensible reply, never "an internal error"). The booking rules
+live in scheduling.services; here we only check who may do what on this
+call: the model books only slots this call offered (opaque ids), and moves or
+cancels only appointments of a patient identified by phone, name and date of
+birth.
+
+Database work runs through sync_to_async, one function per write, because
+the job's event loop must never run the sync ORM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from livekit.agents import ToolError
+
+from clinic.models import ClinicProfile
+from patients.models import Patient
+from patients.phone import mask_phone, spoken_digits
+from patients.selectors import patients_for_phone
+from patients.services import PatientError, clean_name, clean_phone, patient_find_or_create
+from scheduling import selectors, services
+from scheduling.availability import PartOfDay, Slot
+from scheduling.models import Appointment, Provider
+from scheduling.services import BookingError, say_day, say_time
+from voiceagent import calls
+from voiceagent.context import CallContext, CallerProfile, ContextStore
+from voiceagent.livecalls import LiveCall, Stage
+from voiceagent.models import Call
+
+log = logging.getLogger(__name__)
+
+# After this many refused or failed tool calls the model is told to offer a
+# person: a caller going round in circles wants a human.
+FAILURES_BEFORE_TRANSFER = 3
+OFFER_LIMIT = 4
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+Transfer = Callable[[str], Awaitable[None]]
+
+
+def _slot_text(slot_id: str, start: datetime, provider: str) -> str:
+    return f"{slot_id}: {say_day(start)} at {say_time(start)} with {provider}"
+
+
+def _parse_day(raw: str) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ToolError(f"'{raw}' is not a date: give the day as YYYY-MM-DD.") from None
+
+
+def _parse_time(raw: str) -> time | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise ToolError(f"'{raw}' is not a time: give it as HH:MM on the 24-hour clock.") from None
+
+
+def _parse_part(raw: str) -> PartOfDay | None:
+    raw = (raw or "").strip().lower()
+    if not raw or raw in ("any", "anytime", "any time"):
+        return None
+    try:
+        return PartOfDay(raw)
+    except ValueError:
+        raise ToolError("time_of_day must be morning, afternoon, evening or empty.") from None
+
+
+def _find_provider(name: str) -> Provider | None:
+    """The active provider the caller means, None for "anyone"; ToolError when unclear."""
+    words = [w for w in re.findall(r"[\w'-]+", (name or "").lower()) if w not in ("dr", "doctor", "the")]
+    if not words or words in (["anyone"], ["anybody"], ["any"], ["first", "available"]):
+        return None
+    providers = list(Provider.objects.filter(is_active=True).order_by("name"))
+    matches = [p for p in providers if all(w in p.name.lower() for w in words)]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(p.name for p in (matches or providers))
+    if matches:
+        raise ToolError(f"Several providers match '{name}': {names}. Ask which one.")
+    raise ToolError(f"No provider called '{name}' works here. Our providers are: {names}.")
+
+
+@dataclass
+class FrontDesk:
+    """One call's tools and state. `transfer` dials staff (SIP in production)."""
+
+    store: ContextStore
+    live: LiveCall
+    call_id: int
+    clinic: ClinicProfile
+    profile: CallerProfile | None = None
+    transfer: Transfer | None = None
+    tool_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def context(self) -> CallContext:
+        return self.store.context
+
+    # --- bookkeeping ----------------------------------------------------------
+
+    async def _stage(self, stage: str, **live) -> None:
+        """Tell the context store and the live panel where the call is; neither may stall it."""
+        self.context.stage = stage
+        if "requested_slot" in live:
+            self.context.requested_slot = live["requested_slot"].isoformat() if live["requested_slot"] else ""
+        if "provider" in live:
+            self.context.provider = live["provider"]
+        await asyncio.gather(self.store.save(), self.live.update(stage=stage, **live))
+
+    async def _failed(self, message: str) -> ToolError:
+        """Count a failure; after a few, steer the model towards a person."""
+        self.context.failures += 1
+        await self.store.save()
+        if self.context.failures >= FAILURES_BEFORE_TRANSFER:
+            message += " This is not going well for the caller: offer to transfer them to a member of staff."
+        return ToolError(message)
+
+    def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
+        lines = []
+        for slot in slots[:OFFER_LIMIT]:
+            slot_id = self.context.new_id("slot")
+            provider = providers[slot.provider_id]
+            self.context.offered[slot_id] = {
+                "provider_id": provider.pk, "provider": provider.name, "start": slot.start.isoformat(),
+            }
+            lines.append(_slot_text(slot_id, slot.start, provider.name))
+        return lines
+
+    async def _patient_known(self) -> None:
+        await asyncio.gather(
+            self.live.update(caller_name=self.context.patient_name, patient_id=self.context.patient_id),
+            calls.call_update(self.call_id, caller_name=self.context.patient_name, patient_id=self.context.patient_id),
+        )
+
+    # --- the caller ------------------------------------------------------------
+
+    async def set_caller_phone(self, phone: str) -> str:
+        try:
+            e164 = clean_phone(phone)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        ctx = self.context
+        if e164 != ctx.caller_phone:
+            # Another number is another set of patients: identify again.
+            ctx.caller_phone, ctx.phone_from_caller_id = e164, False
+            ctx.verified, ctx.patient_id, ctx.listed = False, None, {}
+        await self._stage(Stage.IDENTIFYING, caller_phone=e164)
+        await calls.call_update(self.call_id, caller_phone=e164)
+        return f"Phone number noted. Read it back digit by digit to check it: {spoken_digits(e164)}."
+
+    async def identify_patient(self, full_name: str, date_of_birth: str = "") -> str:
+        ctx = self.context
+        if not ctx.caller_phone:
+            raise ToolError("Ask for the patient's phone number first (set_caller_phone).")
+        try:
+            name = clean_name(full_name)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        dob = _parse_day(date_of_birth)
+        if dob and dob > timezone.localdate():
+            raise await self._failed("That date of birth is in the future; ask the caller again.")
+        await self._stage(Stage.IDENTIFYING)
+        match = await sync_to_async(self._match_patient)(ctx.caller_phone, name)
+        if match is None:
+            ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
+            ctx.patient_name, ctx.date_of_birth = name, dob.isoformat() if dob else ""
+            await self.store.save()
+            await self._patient_known()
+            return (
+                f"No patient called {name} is registered under this phone number: treat them as a new "
+                "patient (name and this number are enough; a date of birth is welcome but optional). "
+                "If you are unsure of the spelling, ask them to spell it and call identify_patient again. "
+                "A new patient has no appointments to list, move or cancel under this number."
+            )
+        if match.date_of_birth and dob is None:
+            ctx.patient_name, ctx.patient_id, ctx.verified = match.full_name, None, False
+            await self.store.save()
+            return (
+                "To protect patients' privacy, ask for the patient's date of birth and call identify_patient "
+                "again with it before you discuss any appointment."
+            )
+        if match.date_of_birth and dob != match.date_of_birth:
+            ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
+            raise await self._failed(
+                "Those details do not match our records. Do not say whether this patient exists and share "
+                "no appointment details. Ask the caller to check the name and date of birth, or offer to "
+                "transfer them to staff."
+            )
+        ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
+        await self.store.save()
+        await self._patient_known()
+        upcoming = await Appointment.objects.filter(
+            pk__in=selectors.upcoming_for_patient(match.pk).values("pk")
+        ).acount()
+        return (
+            f"Identified {match.full_name}. They have {upcoming} upcoming appointment"
+            f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
+        )
+
+    @staticmethod
+    def _match_patient(phone: str, name: str) -> Patient | None:
+        return patients_for_phone(phone).filter(full_name__iexact=name).first()
+
+    # --- information ------------------------------------------------------------
+
+    async def clinic_information(self) -> str:
+        await self._stage(Stage.INFO)
+        return await sync_to_async(self._clinic_text)()
+
+    def _clinic_text(self) -> str:
+        clinic = ClinicProfile.load()
+        lines = [f"Clinic: {clinic.name}."]
+        if clinic.address:
+            lines.append(f"Address: {clinic.address}.")
+        if clinic.phone:
+            lines.append(f"Phone: {spoken_digits(clinic.phone)}.")
+        providers = selectors.providers_with_hours()
+        open_days: dict[int, tuple[time, time]] = {}
+        for p in providers:
+            hours: dict[int, list[str]] = {}
+            for wh in p.working_hours.all():
+                hours.setdefault(wh.weekday, []).append(f"{wh.start_time:%H:%M}-{wh.end_time:%H:%M}")
+                first, last = open_days.get(wh.weekday, (wh.start_time, wh.end_time))
+                open_days[wh.weekday] = (min(first, wh.start_time), max(last, wh.end_time))
+            week = "; ".join(f"{WEEKDAYS[d]} {', '.join(h)}" for d, h in sorted(hours.items()))
+            specialty = f" ({p.specialty})" if p.specialty else ""
+            lines.append(f"{p.name}{specialty}: {week or 'no regular hours'}.")
+        if open_days:
+            clinic_hours = "; ".join(
+                f"{WEEKDAYS[d]} {a:%H:%M}-{b:%H:%M}" for d, (a, b) in sorted(open_days.items())
+            )
+            closed = [WEEKDAYS[d] for d in range(7) if d not in open_days]
+            lines.insert(1, f"Opening hours: {clinic_hours}" + (f"; closed {', '.join(closed)}." if closed else "."))
+        from scheduling.models import Closure
+
+        today = timezone.localdate()
+        for c in Closure.objects.filter(provider__isnull=True, end_date__gte=today,
+                                        start_date__lte=today + timedelta(days=30)):
+            lines.append(f"Closed {date_format(c.start_date, 'l j F')}"
+                         f"{' to ' + date_format(c.end_date, 'l j F') if c.end_date != c.start_date else ''}"
+                         f" ({c.reason}).")
+        return " ".join(lines)
+
+    # --- finding and booking -----------------------------------------------------
+
+    async def find_free_times(self, provider: str = "", day: str = "", time_of_day: str = "",
+                              at: str = "") -> str:
+        wanted_day, wanted_time, part = _parse_day(day), _parse_time(at), _parse_part(time_of_day)
+        if wanted_time and not wanted_day:
+            raise ToolError("Ask which day they want that time on, and pass it as day.")
+        today = timezone.localdate()
+        if wanted_day and wanted_day < today:
+            raise await self._failed(
+                f"{date_format(wanted_day, 'l j F')} has already passed (today is "
+                f"{date_format(today, 'l j F Y')}). Ask for a day from today on."
+            )
+        found = await sync_to_async(self._free_times)(provider, wanted_day, wanted_time, part)
+        who, result, refusal = found
+        requested = (
+            datetime.combine(wanted_day, wanted_time, tzinfo=selectors.clinic_tz()) if wanted_time else None
+        )
+        await self._stage(Stage.CHOOSING_SLOT, provider=who.name if who else "", requested_slot=requested)
+        lines = self._offer(result.slots, result.providers)
+        if not lines:
+            raise await self._failed(
+                (refusal + " " if refusal else "") + "There are no free times in the coming weeks; "
+                "offer to take a message or transfer the caller to staff."
+            )
+        intro = ""
+        if requested and result.requested_free:
+            intro = "That time is free. "
+        elif refusal:
+            intro = refusal + " "
+        return (
+            intro + "Offer these times (use the id to book; never offer a time that is not listed): "
+            + "; ".join(lines) + "."
+        )
+
+    def _free_times(self, provider_name: str, day: date | None, at: time | None, part: PartOfDay | None):
+        who = _find_provider(provider_name)
+        result = selectors.find_free_times(provider=who, day=day, at=at, part_of_day=part, limit=OFFER_LIMIT)
+        refusal = ""
+        if day and not result.requested_free:
+            on_day = [s for s in result.slots if selectors.local(s.start).date() == day]
+            if at or not on_day:
+                refusal = self._why_not(who, day, at, result)
+        return who, result, refusal
+
+    @staticmethod
+    def _why_not(who: Provider | None, day: date, at: time | None, result) -> str:
+        """The booking rule's reason that the day or time asked for is not on offer."""
+        when = date_format(day, "l j F") + (f" at {at:%H:%M}" if at else "")
+        if who is None:
+            from scheduling.models import Closure
+
+            closure = Closure.objects.filter(provider__isnull=True, start_date__lte=day, end_date__gte=day).first()
+            if closure:
+                return f"The clinic is closed on {date_format(day, 'l j F')} ({closure.reason})."
+            return f"No one has a free time on {when}."
+        start = datetime.combine(day, at or time(12), tzinfo=selectors.clinic_tz())
+        refusal = services.slot_refusal(provider=who, start=start)
+        day_wide = ("closed", "not_working_day", "past", "too_soon", "beyond_horizon")
+        if refusal and (at or refusal.code in day_wide):
+            # Keep the rule's reason; the alternatives are offered under our ids.
+            return refusal.message.split(" The nearest free times")[0].split(f" {who.name} has no free")[0]
+        return f"{who.name} has no free time on {when}."
+
+    def _offered(self, slot_id: str) -> dict:
+        slot = self.context.offered.get((slot_id or "").strip())
+        if slot is None:
+            raise ToolError(
+                f"'{slot_id}' is not a time offered on this call. Only book a slot id that find_free_times "
+                "gave you; call it again if the caller wants another time."
+            )
+        return slot
+
+    async def book_appointment(self, slot_id: str, confirmed: bool, reason: str = "",
+                               before_write: Callable[[], None] | None = None) -> str:
+        ctx = self.context
+        slot = self._offered(slot_id)
+        if not ctx.patient_name:
+            raise ToolError("Ask for the patient's full name first (identify_patient).")
+        if not ctx.caller_phone:
+            raise ToolError("Ask for a phone number for the booking first (set_caller_phone).")
+        start = datetime.fromisoformat(slot["start"])
+        if not confirmed:
+            await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
+            return (
+                f"Not booked yet. Read it back: {ctx.patient_name} with {slot['provider']} on "
+                f"{say_day(start)} at {say_time(start)}. Ask the caller to say yes, then call "
+                "book_appointment again with confirmed set to true."
+            )
+        if before_write:
+            before_write()
+        await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
+        try:
+            appointment = await sync_to_async(self._book)(slot, start, reason)
+        except BookingError as exc:
+            raise await self._refused(exc, slot["provider_id"]) from None
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.appointment_id, ctx.patient_id, ctx.outcome = appointment.pk, appointment.patient_id, Call.Outcome.BOOKED
+        ctx.offered.pop(slot_id, None)
+        await self._stage(Stage.WRAPPING_UP, provider=slot["provider"], requested_slot=start)
+        await asyncio.gather(self._patient_known(), calls.call_update(
+            self.call_id, appointment_id=appointment.pk, outcome=Call.Outcome.BOOKED))
+        log.info("call %s: booked appointment %s for caller %s", ctx.room, appointment.pk, mask_phone(ctx.caller_phone))
+        return (
+            f"Booked: {ctx.patient_name} with {slot['provider']} on {say_day(start)} at {say_time(start)}. "
+            "Tell the caller, and ask if there is anything else."
+        )
+
+    def _book(self, slot: dict, start: datetime, reason: str) -> Appointment:
+        ctx = self.context
+        dob = date.fromisoformat(ctx.date_of_birth) if ctx.date_of_birth else None
+        with transaction.atomic():
+            if ctx.patient_id:
+                patient = Patient.objects.get(pk=ctx.patient_id)
+            else:
+                patient, _ = patient_find_or_create(full_name=ctx.patient_name, phone=ctx.caller_phone,
+                                                    date_of_birth=dob)
+            return services.appointment_book(
+                patient=patient, provider=Provider.objects.get(pk=slot["provider_id"]), start=start,
+                reason=reason, source=Appointment.Source.PHONE,
+            )
+
+    async def _refused(self, exc: BookingError, provider_id: int) -> ToolError:
+        message = exc.message.split(" The nearest free times are")[0]
+        alternatives = exc.alternatives
+        if not alternatives:
+            result = await sync_to_async(selectors.find_free_times)(
+                provider=await Provider.objects.aget(pk=provider_id), limit=3)
+            alternatives = result.slots
+        providers = {p.pk: p async for p in Provider.objects.filter(pk__in={s.provider_id for s in alternatives})}
+        lines = self._offer(alternatives, providers)
+        if lines:
+            message += " Offer these instead (book only these ids): " + "; ".join(lines) + "."
+        return await self._failed(message)
+
+    # --- the caller's appointments -------------------------------------------------
+
+    def _require_verified(self) -> None:
+        if not self.context.verified or not self.context.patient_id:
+            raise ToolError(
+                "The caller is not identified yet. Ask for the patient's full name and date of birth and "
+                "call identify_patient; until it succeeds, say nothing about any appointment."
+            )
+
+    async def list_appointments(self) -> str:
+        self._require_verified()
+        ctx = self.context
+        await self._stage(Stage.IDENTIFYING)
+        rows = [a async for a in selectors.upcoming_for_patient(ctx.patient_id)[:5]]
+        if not rows:
+            return f"{ctx.patient_name} has no upcoming appointments."
+        lines = []
+        for appointment in rows:
+            known = next((k for k, v in ctx.listed.items() if v == appointment.pk), None)
+            appt_id = known or ctx.new_id("appt")
+            ctx.listed[appt_id] = appointment.pk
+            lines.append(f"{appt_id}: {say_day(appointment.start)} at {say_time(appointment.start)} "
+                         f"with {appointment.provider.name}")
+        await self.store.save()
+        return f"Upcoming appointments of {ctx.patient_name}: " + "; ".join(lines) + "."
+
+    async def _own_appointment(self, appointment_id: str) -> Appointment:
+        self._require_verified()
+        pk = self.context.listed.get((appointment_id or "").strip())
+        if pk is None:
+            raise ToolError(f"'{appointment_id}' is not one of the caller's appointments: call "
+                            "list_appointments and use an id from it.")
+        try:
+            # Ownership is checked again against the database, not only our ids.
+            return await Appointment.objects.select_related("provider").aget(pk=pk, patient_id=self.context.patient_id)
+        except Appointment.DoesNotExist:
+            raise ToolError("That appointment no longer exists; list the appointments again.") from None
+
+    async def reschedule_appointment(self, appointment_id: str, slot_id: str, confirmed: bool,
+                                     before_write: Callable[[], None] | None = None) -> str:
+        appointment = await self._own_appointment(appointment_id)
+        slot = self._offered(slot_id)
+        start = datetime.fromisoformat(slot["start"])
+        old = f"{say_day(appointment.start)} at {say_time(appointment.start)}"
+        await self._stage(Stage.RESCHEDULING, provider=slot["provider"], requested_slot=start)
+        if not confirmed:
+            return (f"Not moved yet. Read it back: the appointment on {old} with {appointment.provider.name} "
+                    f"moves to {say_day(start)} at {say_time(start)} with {slot['provider']}. Ask for a yes, "
+                    "then call reschedule_appointment again with confirmed set to true.")
+        if before_write:
+            before_write()
+        try:
+            provider = await Provider.objects.aget(pk=slot["provider_id"])
+            moved = await sync_to_async(services.appointment_reschedule)(
+                appointment=appointment, start=start, provider=provider)
+        except BookingError as exc:
+            raise await self._refused(exc, slot["provider_id"]) from None
+        ctx = self.context
+        ctx.appointment_id, ctx.outcome = moved.pk, Call.Outcome.RESCHEDULED
+        ctx.offered.pop(slot_id, None)
+        await self._stage(Stage.WRAPPING_UP)
+        await calls.call_update(self.call_id, appointment_id=moved.pk, outcome=Call.Outcome.RESCHEDULED)
+        return (f"Moved: the appointment is now on {say_day(start)} at {say_time(start)} with {slot['provider']}. "
+                "Tell the caller.")
+
+    async def cancel_appointment(self, appointment_id: str, confirmed: bool,
+                                 before_write: Callable[[], None] | None = None) -> str:
+        appointment = await self._own_appointment(appointment_id)
+        when = f"{say_day(appointment.start)} at {say_time(appointment.start)} with {appointment.provider.name}"
+        await self._stage(Stage.CANCELLING, provider=appointment.provider.name, requested_slot=appointment.start)
+        if not confirmed:
+            return (f"Not cancelled yet. Read it back: cancel the appointment on {when}? Ask for a yes, then call "
+                    "cancel_appointment again with confirmed set to true.")
+        if before_write:
+            before_write()
+        try:
+            await sync_to_async(services.appointment_cancel)(appointment=appointment)
+        except BookingError as exc:
+            raise await self._failed(exc.message) from None
+        ctx = self.context
+        ctx.appointment_id, ctx.outcome = appointment.pk, Call.Outcome.CANCELLED
+        ctx.listed = {k: v for k, v in ctx.listed.items() if v != appointment.pk}
+        await self._stage(Stage.WRAPPING_UP)
+        await calls.call_update(self.call_id, appointment_id=appointment.pk, outcome=Call.Outcome.CANCELLED)
+        return f"Cancelled the appointment on {when}. Tell the caller, and offer to book a new time."
+
+    # --- people ------------------------------------------------------------------
+
+    async def transfer_to_staff(self, reason: str = "") -> str:
+        await self._stage(Stage.TRANSFERRING)
+        number = self.clinic.transfer_phone
+        if not number or self.transfer is None:
+            raise await self._failed(
+                "No member of staff can take calls by phone right now. Say so, and offer to take a message "
+                "(take_message) so that staff call back."
+            )
+        try:
+            await self.transfer(number)
+        except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
+            log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
+            raise await self._failed(
+                "The transfer did not go through. Apologise, say no one could be reached, and offer to take "
+                "a message (take_message) so that staff call back."
+            ) from None
+        self.context.outcome = Call.Outcome.TRANSFERRED
+        await asyncio.gather(self.store.save(),
+                             calls.call_update(self.call_id, outcome=Call.Outcome.TRANSFERRED))
+        return "The caller has been transferred to staff. Say nothing more."
+
+    async def take_message(self, message: str, callback_phone: str = "") -> str:
+        text = " ".join((message or "").split())
+        if len(text) < 3:
+            raise ToolError("Ask the caller what the message is.")
+        phone = self.context.caller_phone
+        if callback_phone:
+            try:
+                phone = clean_phone(callback_phone)
+            except PatientError as exc:
+                raise ToolError(exc.message) from None
+        if not phone:
+            raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
+        await self._stage(Stage.WRAPPING_UP)
+        who = self.context.patient_name or "The caller"
+        note = f"{who} asks to be called back on {phone}: {text[:1000]}"
+        await calls.call_update(self.call_id, message=note)
+        return (f"Message saved for staff. Tell the caller someone will call back on {spoken_digits(phone)}.")
+
+    async def wrap_up(self) -> None:
+        await self._stage(Stage.WRAPPING_UP)
