@@ -99,7 +99,7 @@ class Command(BaseCommand):
 
         async def lane(index: int):
             # A lane holds one call at a time; a new one follows unless --once.
-            await asyncio.sleep(index * interval / max(calls, 1))  # stagger the starts
+            await asyncio.sleep(index * min(interval, 2.0) / calls)  # stagger the starts
             while not stop.is_set():
                 self.serial += 1
                 await self._one_call(f"{prefix}-{run_id}-{self.serial}", self.serial, interval=interval,
