@@ -75,6 +75,20 @@
     }
   });
 
-  document.addEventListener("clinic:changed", closeModal);
+  // What a save did ("Ali Raza added."), said once in a polite live region.
+  var toastTimer = null;
+  function toast(message) {
+    var box = document.getElementById("toast");
+    if (!box || !message) return;
+    box.textContent = message;
+    box.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { box.classList.remove("show"); box.textContent = ""; }, 5000);
+  }
+
+  document.addEventListener("clinic:changed", function (evt) {
+    closeModal();
+    if (evt.detail && typeof evt.detail.message === "string") toast(evt.detail.message);
+  });
   window.clinicCloseModal = closeModal;
 })();

@@ -1,0 +1,169 @@
+"""Patient pages: the searchable list, the patient page, and add / edit / delete in modals.
+
+Writes go through patients.services; a refused change (PatientError) comes
+back next to the form with status 422 and nothing saved.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from clinic.access import receptionist_required
+from patients.forms import PatientForm
+from patients.models import Patient
+from patients.selectors import patient_search
+from patients import services
+from patients.services import PatientError
+from scheduling.models import OPEN_STATUSES
+
+PAGE_SIZE = 25
+PAST_LIMIT = 50
+CALLS_LIMIT = 20
+
+
+def _get_patient(pk: int) -> Patient:
+    return get_object_or_404(Patient, pk=pk)
+
+
+def _is_modal_request(request: HttpRequest) -> bool:
+    # Boosted requests navigate whole pages; only plain htmx requests get fragments.
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _changed(request: HttpRequest, message: str, *, then: str) -> HttpResponse:
+    """A successful change: 204 + clinic:changed for a modal, else a redirect to `then`."""
+    if _is_modal_request(request):
+        return trigger_client_event(HttpResponse(status=204), "clinic:changed", {"message": message})
+    messages.success(request, message)
+    return redirect(then)
+
+
+def _upcoming(patient: Patient):
+    return patient.appointments.filter(status__in=OPEN_STATUSES, start__gte=timezone.now())
+
+
+@require_GET
+@receptionist_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    # patient_search covers every patient, however long ago they registered.
+    page = Paginator(patient_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"query": query, "page": page, "patients": page.object_list}
+    template = "patients/patient_list.html#table" if _is_modal_request(request) else "patients/patient_list.html"
+    return render(request, template, context)
+
+
+def _age(born):
+    if not born:
+        return None
+    today = timezone.localdate()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+@require_GET
+@receptionist_required
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(pk)
+    now = timezone.now()
+    appointments = patient.appointments.select_related("provider")
+    past = list(appointments.filter(start__lt=now).order_by("-start", "-id")[: PAST_LIMIT + 1])
+    context = {
+        "patient": patient,
+        "now": now,
+        "age": _age(patient.date_of_birth),
+        "upcoming": list(appointments.filter(start__gte=now).order_by("start", "id")),
+        "past": past[:PAST_LIMIT],
+        "more_past": len(past) > PAST_LIMIT,
+        "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),
+    }
+    template = "patients/patient_detail.html#panels" if _is_modal_request(request) else "patients/patient_detail.html"
+    return render(request, template, context)
+
+
+def _render_form(request, form, *, patient=None, status=200):
+    context = {"form": form, "patient": patient}
+    template = "patients/patient_form_modal.html" if _is_modal_request(request) else "patients/patient_form_page.html"
+    return render(request, template, context, status=status)
+
+
+def _save(request, form, *, patient: Patient | None):
+    """Run the service on a valid form; a PatientError goes back onto the form."""
+    data = form.cleaned_data
+    fields = dict(
+        full_name=data["full_name"],
+        phone=data["phone"],
+        date_of_birth=data["date_of_birth"],
+        email=data["email"],
+        notes=data["notes"],
+    )
+    try:
+        if patient is None:
+            return services.patient_create(**fields)
+        return services.patient_update(patient=patient, **fields)
+    except PatientError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@receptionist_required
+def patient_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _render_form(request, PatientForm(initial={"full_name": request.GET.get("name", "")}))
+    form = PatientForm(request.POST)
+    saved = _save(request, form, patient=None) if form.is_valid() else None
+    if saved is None:
+        return _render_form(request, form, status=422)
+    return _changed(request, f"{saved.full_name} added.", then=saved.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@receptionist_required
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(pk)
+    if request.method == "GET":
+        return _render_form(request, PatientForm.for_patient(patient), patient=patient)
+    form = PatientForm.for_patient(patient, request.POST)
+    saved = _save(request, form, patient=patient) if form.is_valid() else None
+    if saved is None:
+        # The service may have changed the instance before refusing it.
+        patient.refresh_from_db()
+        return _render_form(request, form, patient=patient, status=422)
+    return _changed(request, f"{saved.full_name} saved.", then=saved.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@receptionist_required
+def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a patient; with upcoming appointments, only after confirming that many.
+
+    The confirmation carries the number the receptionist was shown: if an
+    appointment was booked meanwhile (the phone agent never sleeps), the
+    numbers differ and we ask again instead of deleting it unseen.
+    """
+    patient = _get_patient(pk)
+    upcoming = list(_upcoming(patient).select_related("provider").order_by("start"))
+    confirmed = request.POST.get("confirm_upcoming", "")
+    if request.method == "GET" or (upcoming and confirmed != str(len(upcoming))):
+        template = "patients/patient_delete_modal.html" if _is_modal_request(request) else "patients/patient_delete_page.html"
+        status = 200 if request.method == "GET" else 422
+        context = {"patient": patient, "upcoming": upcoming, "asked_again": request.method == "POST"}
+        return render(request, template, context, status=status)
+    name = patient.full_name
+    services.patient_delete(patient=patient)
+    message = f"{name} deleted" + (f", with {len(upcoming)} upcoming appointment{'s' if len(upcoming) != 1 else ''}." if upcoming else ".")
+    on_own_page = _is_modal_request(request) and (request.htmx.current_url_abs_path or "").startswith(
+        reverse("patient_detail", args=[pk])
+    )
+    if on_own_page:
+        # The page the receptionist is on no longer exists.
+        messages.success(request, message)
+        return HttpResponseClientRedirect(reverse("patient_list"))
+    return _changed(request, message, then=reverse("patient_list"))
