@@ -270,13 +270,15 @@ class CallRun:
         session.on("close", lambda _ev: self.closed.set())
         session.on("user_state_changed", self._on_user_state)
 
-    async def start(self, *, room: rtc.Room | None = None, room_options=None) -> None:
+    async def start(self, *, room: rtc.Room | None = None, room_options=None, wait_for_greeting: bool = False):
+        """Start the conversation; with wait_for_greeting, return once the greeting is out (text mode)."""
         kwargs = {"room": room, "room_options": room_options} if room is not None else {}
-        await self.session.start(receptionist(self.desk), **kwargs)
+        result = await self.session.start(receptionist(self.desk), capture_run=wait_for_greeting, **kwargs)
         self._tasks = [
             asyncio.create_task(self._heartbeat(), name="call-heartbeat"),
             asyncio.create_task(self._time_limit(), name="call-time-limit"),
         ]
+        return result
 
     def _on_user_state(self, ev) -> None:
         if ev.new_state == "away":

@@ -1,0 +1,103 @@
+"""Fixtures for the voice agent: a clinic, its providers, and conversations through a real AgentSession.
+
+Only the language model is scripted (tests/voiceagent/scripted.py) and the
+telephone transfer is a recorder; the agent, its tools, the database, Redis,
+the live-call store and the channel layer are real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.factories import ProviderFactory, clinic_profile
+from tests.voiceagent.scripted import ScriptedLLM
+
+CALLER = "+923001234567"
+_rooms = itertools.count(1)
+
+
+@pytest.fixture
+def clinic(db):
+    return clinic_profile(
+        name="Sunrise Family Clinic", address="12 Canal Road, Lahore", phone="+924235761234",
+        transfer_phone="+923009998887", emergency_number="1122",
+    )
+
+
+@pytest.fixture
+def dr_khan(db):
+    return ProviderFactory(name="Dr Ayesha Khan")
+
+
+@pytest.fixture
+def dr_malik(db):
+    return ProviderFactory(name="Dr Omar Malik")
+
+
+@dataclass
+class Transfers:
+    """Stands in for LiveKit's SIP transfer: records the numbers dialled, or fails like a refused REFER."""
+
+    dialled: list[str] = field(default_factory=list)
+    fail: bool = False
+
+    async def __call__(self, number: str) -> None:
+        self.dialled.append(number)
+        if self.fail:
+            raise RuntimeError("SIP transfer refused (status 603)")
+
+
+@pytest.fixture
+def transfers():
+    return Transfers()
+
+
+@dataclass
+class Conversation:
+    run: object
+    llm: ScriptedLLM
+
+    @property
+    def session(self):
+        return self.run.session
+
+    @property
+    def desk(self):
+        return self.run.desk
+
+    async def say(self, text: str):
+        """One caller turn; returns LiveKit's RunResult (its events and `expect`)."""
+        return await self.session.run(user_input=text)
+
+    def agent_lines(self) -> list[str]:
+        return [i.text_content for i in self.session.history.items
+                if i.type == "message" and i.role == "assistant" and i.text_content]
+
+
+@pytest.fixture
+def conversation(transfers):
+    """`async with conversation(script, caller_id=...) as convo:`; the call is recorded on exit."""
+
+    @contextlib.asynccontextmanager
+    async def start(steps, *, caller_id: str = CALLER, room: str | None = None):
+        from voiceagent.agent import CallRun, build_session, open_call
+
+        room = room or f"call-test-{next(_rooms)}"
+        llm = ScriptedLLM(steps)
+        desk = await open_call(room, caller_id=caller_id, transfer=transfers)
+        session = build_session(desk, llm=llm)
+        run = CallRun(desk, session)
+        async with session:
+            await run.start(wait_for_greeting=True)
+            convo = Conversation(run=run, llm=llm)
+            try:
+                yield convo
+            finally:
+                await run.finish()
+        assert not llm.exhausted, "the conversation ran past its script"
+
+    return start
