@@ -8,6 +8,7 @@ forkserver before forking the job process.
 
 import os
 
+from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 from livekit.agents import JobContext
@@ -24,4 +25,7 @@ async def entrypoint(ctx: JobContext) -> None:
         caller_name=f"{type(vad).__module__}.{type(vad).__name__}"[:120],
         usage={"pid": os.getpid(), "vendor": connection.vendor},
     )
+    # As a real call does at its end: the process is about to exit, but a
+    # connection left to die with it lingers on the server for a while.
+    await sync_to_async(connection.close)()
     ctx.shutdown("probe done")

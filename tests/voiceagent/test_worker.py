@@ -162,14 +162,19 @@ def worker_env(monkeypatch):
     monkeypatch.setenv("LIVEKIT_URL", "")
 
 
-async def _wait_for_calls(n: int, timeout: float) -> list[Call]:
+def _calls_when(n: int, timeout: float) -> list[Call]:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        calls = await sync_to_async(lambda: list(Call.objects.order_by("room")))()
-        if len(calls) >= n:
-            return calls
-        await asyncio.sleep(0.2)
-    return []
+    try:
+        while time.monotonic() < deadline:
+            calls = list(Call.objects.order_by("room"))
+            if len(calls) >= n:
+                return calls
+            time.sleep(0.2)
+        return calls
+    finally:
+        # This runs on asgiref's thread, whose connection pytest-django does
+        # not close; left open it blocks dropping the test database.
+        connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -185,7 +190,7 @@ async def test_a_job_process_runs_the_entrypoint_with_django_and_the_prewarmed_v
         await asyncio.wait_for(started.wait(), 60)
         await server.simulate_job("call-probe-1", fake_job=True)
         await server.simulate_job("call-probe-2", fake_job=True)
-        calls = await _wait_for_calls(2, 60)
+        calls = await sync_to_async(_calls_when)(2, 60)
     finally:
         await server.aclose()
         running.cancel()
