@@ -58,22 +58,35 @@ class Receptionist(Agent):
         super().__init__(instructions=instructions)
         self.desk = desk
         self.greeting = greeting
+        self._warned: set[str] = set()
 
     async def on_enter(self) -> None:
         # A fixed greeting: no model round-trip before the caller hears us.
         self.session.say(self.greeting)
 
-    async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
-        if prompts.EMERGENCY_WORDS.search(new_message.text_content or ""):
-            number = self.desk.clinic.emergency_number
-            self.desk.context.emergency = True
-            # Said by us, not left to the model: the number must always be heard.
-            self.session.say(prompts.emergency(number), allow_interruptions=False)
-            turn_ctx.add_message(
+    async def llm_node(self, chat_ctx: llm.ChatContext, tools, model_settings):
+        number = self._emergency_warning(chat_ctx)
+        if number:
+            # Said by us before the model's first word: the number must always be heard,
+            # whatever the model makes of the turn.
+            yield prompts.emergency(number)
+            chat_ctx = chat_ctx.copy()
+            chat_ctx.add_message(
                 role="system",
                 content=(f"You have just told the caller to hang up and call {number}. Do not repeat it at "
                          "length: offer to transfer them to staff now."),
             )
+        async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+            yield chunk
+
+    def _emergency_warning(self, chat_ctx: llm.ChatContext) -> str:
+        """The emergency number, once per caller message that sounds like an emergency."""
+        last = next((i for i in reversed(chat_ctx.items) if i.type == "message" and i.role == "user"), None)
+        if last is None or last.id in self._warned or not prompts.EMERGENCY_WORDS.search(last.text_content or ""):
+            return ""
+        self._warned.add(last.id)
+        self.desk.context.emergency = True
+        return self.desk.clinic.emergency_number
 
     async def _timed(self, work):
         started = time.perf_counter()

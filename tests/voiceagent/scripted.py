@@ -81,6 +81,11 @@ def call(tool: str, **args: Any) -> Step:
     return Step(tool=tool, args=args)
 
 
+def say_and_call(text: str, tool: str, **args: Any) -> Step:
+    """Words and a tool call in one reply ("I'm putting you through" + the transfer)."""
+    return Step(text=text, tool=tool, args=args)
+
+
 class ScriptedLLM(llm.LLM):
     def __init__(self, steps: list[Step | Callable[[Seen], Step]]):
         super().__init__()
@@ -126,6 +131,9 @@ class ScriptedStream(llm.LLMStream):
     async def _run(self) -> None:
         step = self._llm.next_step(Seen(self._chat_ctx))
         chunk_id = f"scripted-{next(_ids)}"
+        if step.tool and step.text:
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id=chunk_id, delta=llm.ChoiceDelta(role="assistant", content=step.text)))
         if step.tool:
             delta = llm.ChoiceDelta(
                 role="assistant",
