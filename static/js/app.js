@@ -48,11 +48,18 @@
     if (dialog) openDialog(dialog);
   });
 
-  // A form with errors answers 422 and must still be shown.
   document.addEventListener("htmx:beforeSwap", function (evt) {
+    // A form with errors answers 422 and must still be shown.
     if (evt.detail.xhr && evt.detail.xhr.status === 422) {
       evt.detail.shouldSwap = true;
       evt.detail.isError = false;
+    }
+    // Whatever goes into #modal replaces its content, whole: a button inside
+    // a self-refreshing table would otherwise inherit the table's hx-select
+    // and hx-swap="outerHTML" and wipe out the container.
+    if (evt.detail.target === container()) {
+      evt.detail.swapOverride = "innerHTML";
+      evt.detail.selectOverride = "unset";
     }
   });
 
