@@ -276,8 +276,10 @@ class FrontDesk:
                 f"{date_format(wanted_day, 'l j F')} has already passed (today is "
                 f"{date_format(today, 'l j F Y')}). Ask for a day from today on."
             )
-        found = await sync_to_async(self._free_times)(provider, wanted_day, wanted_time, part)
-        who, result, refusal = found
+        try:
+            who, result, refusal = await sync_to_async(self._free_times)(provider, wanted_day, wanted_time, part)
+        except ToolError as exc:
+            raise await self._failed(str(exc)) from None
         requested = (
             datetime.combine(wanted_day, wanted_time, tzinfo=selectors.clinic_tz()) if wanted_time else None
         )

@@ -1,0 +1,233 @@
+"""The receptionist's tools, rule by rule, against the real database, Redis and live-call store."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+from livekit.agents import ToolError
+
+from patients.models import Patient
+from scheduling.models import Appointment
+from tests.factories import ProviderFactory, clinic_profile
+from tests.voiceagent.conftest import CALLER
+from tests.when import local_dt
+from voiceagent.agent import open_call, transfer_request
+from voiceagent.livecalls import active_calls
+from voiceagent.models import Call
+from voiceagent.tools import FAILURES_BEFORE_TRANSFER
+
+pytestmark = pytest.mark.django_db(transaction=True)
+_rooms = itertools.count(1)
+
+
+@pytest.fixture
+def desk_for(transfers):
+    opened = []
+
+    async def open_desk(caller_id: str = CALLER):
+        desk = await open_call(f"call-tools-{next(_rooms)}", caller_id=caller_id, transfer=transfers)
+        opened.append(desk)
+        return desk
+
+    yield open_desk
+
+
+def stage(desk) -> str:
+    return next(c for c in active_calls() if c["room"] == desk.context.room)["stage"]
+
+
+async def offer(desk, provider="Dr Khan", day: date | None = None, at="10:00") -> str:
+    out = await desk.find_free_times(provider, day.isoformat() if day else "", "", at if day else "")
+    return out.split(": ")[1].split(" ")[0] if "slot-" in out else ""
+
+
+async def test_booking_needs_an_offered_slot_a_name_and_a_yes(desk_for, clinic, dr_khan, monday):
+    desk = await desk_for()
+    with pytest.raises(ToolError, match="'slot-1' is not a time offered"):
+        await desk.book_appointment("slot-1", True)
+    slot = await offer(desk, day=monday)
+    assert stage(desk) == "choosing_slot"
+    with pytest.raises(ToolError, match="full name first"):
+        await desk.book_appointment(slot, True)
+    await desk.identify_patient("Nadia Khan")
+    readback = await desk.book_appointment(slot, False)
+    assert readback.startswith(f"Not booked yet. Read it back: Nadia Khan with Dr Ayesha Khan on {monday:%A}")
+    assert await Appointment.objects.acount() == 0 and await Patient.objects.acount() == 0
+    await desk.book_appointment(slot, True, reason="  cough for a week ")
+    appointment = await Appointment.objects.select_related("patient").aget()
+    assert (appointment.start, appointment.source, appointment.reason) == (
+        local_dt(monday, 10), Appointment.Source.PHONE, "cough for a week")
+    assert (appointment.patient.full_name, appointment.patient.phone) == ("Nadia Khan", CALLER)
+    with pytest.raises(ToolError, match="not a time offered"):
+        await desk.book_appointment(slot, True)  # an id books once
+
+
+async def test_existing_patient_is_reused_not_duplicated(desk_for, clinic, dr_khan, monday):
+    patient = await Patient.objects.acreate(full_name="Nadia Khan", phone=CALLER)
+    desk = await desk_for()
+    await desk.identify_patient("NADIA   khan")
+    await desk.book_appointment(await offer(desk, day=monday), True)
+    assert await Patient.objects.acount() == 1
+    assert (await Appointment.objects.aget()).patient_id == patient.pk
+
+
+async def test_refused_booking_offers_alternatives_and_counts_failures(desk_for, clinic, dr_khan, monday):
+    desk = await desk_for()
+    await desk.identify_patient("Nadia Khan")
+    slot = await offer(desk, day=monday)
+    await Appointment.objects.acreate(patient=await Patient.objects.acreate(full_name="X Y", phone="+923331234567"),
+                                      provider=dr_khan, start=local_dt(monday, 10), end=local_dt(monday, 10, 30))
+    with pytest.raises(ToolError) as refused:
+        await desk.book_appointment(slot, True)
+    assert "already booked at 10:00" in str(refused.value) and "Offer these instead" in str(refused.value)
+    assert "offer to transfer" not in str(refused.value)
+    desk.context.failures = FAILURES_BEFORE_TRANSFER - 1
+    with pytest.raises(ToolError, match="offer to transfer them to a member of staff"):
+        await desk.find_free_times("Dr Nobody")
+
+
+async def test_identification_needs_birth_date_when_on_file(desk_for, clinic):
+    await Patient.objects.acreate(full_name="Imran Qureshi", phone=CALLER, date_of_birth=date(1980, 5, 3))
+    desk = await desk_for()
+    asked = await desk.identify_patient("Imran Qureshi")
+    assert "ask for the patient's date of birth" in asked and not desk.context.verified
+    with pytest.raises(ToolError, match="do not match our records"):
+        await desk.identify_patient("Imran Qureshi", "1980-03-05")
+    assert not desk.context.verified and desk.context.failures == 1
+    with pytest.raises(ToolError, match="not a date"):
+        await desk.identify_patient("Imran Qureshi", "3rd May")
+    with pytest.raises(ToolError, match="in the future"):
+        await desk.identify_patient("Imran Qureshi", (timezone.localdate() + timedelta(days=2)).isoformat())
+    await desk.identify_patient("imran qureshi", "1980-05-03")
+    assert desk.context.verified and desk.context.patient_name == "Imran Qureshi"
+
+
+async def test_same_name_on_another_number_is_a_new_patient(desk_for, clinic):
+    await Patient.objects.acreate(full_name="Imran Qureshi", phone="+923339876543")
+    desk = await desk_for()
+    said = await desk.identify_patient("Imran Qureshi")
+    assert said.startswith("No patient called Imran Qureshi is registered under this phone number")
+    assert not desk.context.verified
+    with pytest.raises(ToolError, match="not identified"):
+        await desk.list_appointments()
+
+
+async def test_appointments_listed_moved_cancelled_only_for_the_identified_patient(desk_for, clinic, dr_khan, monday):
+    me = await Patient.objects.acreate(full_name="Imran Qureshi", phone=CALLER)
+    sibling = await Patient.objects.acreate(full_name="Sara Qureshi", phone=CALLER)
+    mine = await Appointment.objects.acreate(patient=me, provider=dr_khan, start=local_dt(monday, 9),
+                                             end=local_dt(monday, 9, 30))
+    theirs = await Appointment.objects.acreate(patient=sibling, provider=dr_khan, start=local_dt(monday, 15),
+                                               end=local_dt(monday, 15, 30))
+    await Appointment.objects.acreate(patient=me, provider=dr_khan, start=local_dt(monday, 16),
+                                      end=local_dt(monday, 16, 30), status=Appointment.Status.CANCELLED)
+    desk = await desk_for()
+    await desk.identify_patient("Imran Qureshi")
+    listed = await desk.list_appointments()
+    assert listed.count("appt-") == 1 and "9:00" in listed and "15:00" not in listed
+    # A forged id, or one pointing at a sibling's appointment, changes nothing.
+    with pytest.raises(ToolError, match="not one of the caller's appointments"):
+        await desk.cancel_appointment("appt-9", True)
+    desk.context.listed["appt-50"] = theirs.pk
+    with pytest.raises(ToolError, match="no longer exists"):
+        await desk.cancel_appointment("appt-50", True)
+    assert (await Appointment.objects.aget(pk=theirs.pk)).status == Appointment.Status.BOOKED
+    [appt_id] = [k for k, v in desk.context.listed.items() if v == mine.pk]
+    slot = await offer(desk, day=monday, at="12:00")
+    moved = await desk.reschedule_appointment(appt_id, slot, True)
+    assert moved.startswith("Moved: the appointment is now on")
+    await mine.arefresh_from_db()
+    assert (mine.start, mine.status) == (local_dt(monday, 12), Appointment.Status.RESCHEDULED)
+    assert stage(desk) == "wrapping_up"
+    await desk.cancel_appointment(appt_id, True)
+    await mine.arefresh_from_db()
+    assert mine.status == Appointment.Status.CANCELLED
+    record = await Call.objects.aget(pk=desk.call_id)
+    assert (record.outcome, record.appointment_id) == (Call.Outcome.CANCELLED, mine.pk)
+
+
+async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday):
+    desk = await desk_for()
+    with pytest.raises(ToolError, match="No provider called 'Dr Nobody'.*Dr Ayesha Khan"):
+        await desk.find_free_times("Dr Nobody")
+    with pytest.raises(ToolError, match="YYYY-MM-DD"):
+        await desk.find_free_times("anyone", "next monday")
+    with pytest.raises(ToolError, match="which day"):
+        await desk.find_free_times("anyone", "", "", "10:00")
+    with pytest.raises(ToolError, match="morning, afternoon, evening"):
+        await desk.find_free_times("anyone", monday.isoformat(), "teatime")
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(ProviderFactory)(name="Dr Omar Khan")
+    with pytest.raises(ToolError, match="Several providers match 'Khan': Dr Ayesha Khan, Dr Omar Khan"):
+        await desk.find_free_times("Khan")
+    sunday = monday + timedelta(days=6)
+    said = await desk.find_free_times("Ayesha", sunday.isoformat())
+    assert said.startswith("Dr Ayesha Khan is not in on Sundays.") and "slot-1" in said
+    said = await desk.find_free_times("Ayesha", monday.isoformat(), "", "13:15")
+    assert "outside those hours" in said
+
+
+async def test_provider_closure_is_the_reason_given(desk_for, clinic, dr_khan, monday):
+    from scheduling.models import Closure
+
+    await Closure.objects.acreate(provider=dr_khan, start_date=monday, end_date=monday, reason="conference")
+    desk = await desk_for()
+    said = await desk.find_free_times("Dr Khan", monday.isoformat())
+    assert said.startswith(f"Dr Ayesha Khan is away on {monday:%A}") and "(conference)" in said
+
+
+async def test_phone_number_given_by_the_caller(desk_for, clinic):
+    desk = await desk_for(caller_id="")
+    with pytest.raises(ToolError, match="not a phone number"):
+        await desk.set_caller_phone("12")
+    said = await desk.set_caller_phone("+92 321 7654321")
+    assert said.endswith("0 3 2 1, 7 6 5, 4 3 2 1.")
+    assert desk.context.caller_phone == "+923217654321" and not desk.context.phone_from_caller_id
+
+
+async def test_transfer_without_a_number_offers_a_message(desk_for, transfers, dr_khan):
+    await clinic_profile_async(transfer_phone="")
+    desk = await desk_for()
+    with pytest.raises(ToolError, match="offer to take a message"):
+        await desk.transfer_to_staff("asked for a person")
+    assert transfers.dialled == [] and stage(desk) == "transferring"
+
+
+async def clinic_profile_async(**fields):
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(clinic_profile)(**fields)
+
+
+async def test_message_needs_a_number_to_call_back(desk_for, clinic):
+    desk = await desk_for(caller_id="")
+    with pytest.raises(ToolError, match="callback_phone"):
+        await desk.take_message("Please call me about my results")
+    await desk.take_message("Please call me about my results", callback_phone="0300 7654321")
+    record = await Call.objects.aget(pk=desk.call_id)
+    assert record.message == "The caller asks to be called back on +923007654321: Please call me about my results"
+
+
+async def test_clinic_information_from_profile_and_schedule(desk_for, clinic, dr_khan):
+    await ProviderFactory._meta.model.objects.filter(pk=dr_khan.pk).aupdate(specialty="Family medicine")
+    from scheduling.models import Closure
+
+    soon = timezone.localdate() + timedelta(days=3)
+    await Closure.objects.acreate(start_date=soon, end_date=soon, reason="Independence Day")
+    desk = await desk_for()
+    info = await desk.clinic_information()
+    assert "Clinic: Sunrise Family Clinic." in info and "Address: 12 Canal Road, Lahore." in info
+    assert "Opening hours: Monday 09:00-17:00" in info and "closed Saturday, Sunday" in info
+    assert "Dr Ayesha Khan (Family medicine): Monday 09:00-13:00, 14:00-17:00" in info
+    assert "(Independence Day)" in info
+    assert stage(desk) == "info"
+
+
+def test_transfer_request_is_a_cold_sip_transfer_to_the_clinic_number():
+    request = transfer_request("call-abc", "sip_923001234567", "+923009998887")
+    assert (request.room_name, request.participant_identity, request.transfer_to) == (
+        "call-abc", "sip_923001234567", "tel:+923009998887")
