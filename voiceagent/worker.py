@@ -28,8 +28,10 @@ logger = logging.getLogger(__name__)
 
 # Imported once in the forkserver so that every call's process shares them
 # copy-on-write instead of importing them again (about 1.3 s and most of the
-# memory of a job process). `voiceagent.boot` first: it sets Django up.
-PRELOAD = ["voiceagent.boot", "voiceagent.agent"]
+# memory of a job process). `voiceagent.boot` first: it sets Django up. The
+# provider plugins are imported by the call itself otherwise, blocking its
+# event loop for seconds and costing each call its own copy.
+PRELOAD = ["voiceagent.boot", "voiceagent.agent", "livekit.plugins.openai", "livekit.plugins.elevenlabs"]
 
 # Shared by every job process: how much memory a call may take before LiveKit
 # warns, and before it kills the call's process so that one runaway call
