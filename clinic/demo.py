@@ -179,36 +179,100 @@ def _patients(rng: random.Random, count: int) -> list[Patient]:
     return rows
 
 
-def _calls(rng: random.Random, patients: list[Patient], now: datetime) -> list[Call]:
-    outcomes = [Call.Outcome.BOOKED, Call.Outcome.INFO, Call.Outcome.RESCHEDULED, Call.Outcome.CANCELLED,
-                Call.Outcome.TRANSFERRED, Call.Outcome.ABANDONED]
+def _call_time(rng: random.Random, now: datetime, tz) -> datetime:
+    """Some moment in office hours (8:00-20:00) during the last three days, before now."""
+    while True:
+        day = timezone.localdate(now) - timedelta(days=rng.randint(0, 2))
+        moment = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), tz)
+        if moment < now - timedelta(minutes=10):
+            return moment
+
+
+def _script(outcome: str, *, clinic: str, name: str, provider: str, when: str) -> list[tuple[str, str]]:
+    hello = ("assistant", f"Assalam-o-alaikum, {clinic}. I'm the clinic's automated receptionist. How can I help?")
+    return [hello] + {
+        Call.Outcome.BOOKED: [
+            ("user", f"I'd like an appointment with {provider}."),
+            ("assistant", f"The first free time is {when}. Shall I book {name} with {provider} then?"),
+            ("user", "Yes, please."),
+            ("assistant", f"Done: {name} with {provider}, {when}. Anything else?"),
+            ("user", "No, that's all, thank you."),
+        ],
+        Call.Outcome.RESCHEDULED: [
+            ("user", "I need to move my appointment."),
+            ("assistant", "Of course. Can you confirm the patient's name and date of birth?"),
+            ("user", f"{name}."),
+            ("assistant", f"Thank you. I've moved {name}'s appointment with {provider} to {when}."),
+        ],
+        Call.Outcome.CANCELLED: [
+            ("user", "I can't make my appointment, please cancel it."),
+            ("assistant", "Can you confirm the patient's name?"),
+            ("user", f"{name}."),
+            ("assistant", f"{name}'s appointment with {provider} on {when} is cancelled."),
+        ],
+        Call.Outcome.INFO: [
+            ("user", "What time do you close on Saturday?"),
+            ("assistant", "On Saturdays the clinic is open from 8 in the morning until noon."),
+        ],
+        Call.Outcome.TRANSFERRED: [
+            ("user", "Can I speak to someone at the front desk, please?"),
+            ("assistant", "Of course, I'm putting you through to the front desk now."),
+        ],
+        Call.Outcome.ABANDONED: [
+            ("assistant", "Are you still there?"),
+        ],
+    }[outcome]
+
+
+def _calls(rng: random.Random, appointments: list[Appointment], providers: dict[int, Provider],
+           patients: dict[int, Patient], clinic: str, now: datetime) -> list[Call]:
+    """A few days of phone-agent calls; bookings, moves and cancellations point
+    at the phone-sourced appointments they made."""
+    tz = timezone.get_default_timezone()
+    by_status = {
+        Call.Outcome.BOOKED: Status.BOOKED,
+        Call.Outcome.RESCHEDULED: Status.RESCHEDULED,
+        Call.Outcome.CANCELLED: Status.CANCELLED,
+    }
+    pools = {
+        outcome: [a for a in appointments
+                  if a.source == Appointment.Source.PHONE and a.status == status and a.start > now]
+        for outcome, status in by_status.items()
+    }
+    weights = {Call.Outcome.BOOKED: 40, Call.Outcome.RESCHEDULED: 10, Call.Outcome.CANCELLED: 10,
+               Call.Outcome.INFO: 20, Call.Outcome.TRANSFERRED: 10, Call.Outcome.ABANDONED: 6}
+    outcomes = list(weights)
     calls = []
     for i in range(24):
-        started = now - timedelta(hours=rng.randint(0, 72), minutes=rng.randint(1, 59))
-        patient = rng.choice(patients) if rng.random() < 0.8 else None
-        outcome = rng.choices(outcomes, [40, 25, 10, 10, 10, 5])[0]
-        reply = {
-            Call.Outcome.BOOKED: "You're booked. We'll see you then.",
-            Call.Outcome.INFO: "We're open Monday to Saturday; Saturday mornings only.",
-            Call.Outcome.RESCHEDULED: "Done: your appointment has been moved.",
-            Call.Outcome.CANCELLED: "Your appointment is cancelled.",
-            Call.Outcome.TRANSFERRED: "Let me put you through to the front desk.",
-            Call.Outcome.ABANDONED: "Hello? Are you still there?",
-        }[outcome]
+        outcome = rng.choices(outcomes, [weights[o] for o in outcomes])[0]
+        appointment = None
+        if outcome in pools and pools[outcome]:
+            appointment = pools[outcome].pop(rng.randrange(len(pools[outcome])))
+            patient = patients[appointment.patient_id]
+        else:
+            if outcome in pools:
+                outcome = Call.Outcome.INFO
+            patient = rng.choice(list(patients.values())) if rng.random() < 0.7 else None
+        started = _call_time(rng, now, tz)
+        provider = providers[appointment.provider_id].name if appointment else ""
+        when = appointment.start.astimezone(tz).strftime("%A %-d %B at %-H:%M") if appointment else ""
+        lines = _script(outcome, clinic=clinic, name=patient.full_name if patient else "",
+                        provider=provider, when=when)
+        length = timedelta(seconds=rng.randint(25, 60) * len(lines) // 2 + 20)
         calls.append(Call(
             room=f"demo-call-{i:03d}",
             caller_phone=patient.phone if patient else _phone(rng),
             caller_name=patient.full_name if patient else "",
             patient=patient,
+            appointment=appointment,
             started_at=started,
-            ended_at=started + timedelta(seconds=rng.randint(40, 300)),
+            ended_at=started + length,
             outcome=outcome,
             transcript=[
-                {"role": "assistant", "text": "Hello, you've reached the clinic. How can I help?"},
-                {"role": "user", "text": "Hi, I'd like some help with an appointment."},
-                {"role": "assistant", "text": reply},
+                {"role": role, "text": text, "at": (started + length * n / len(lines)).isoformat()}
+                for n, (role, text) in enumerate(lines)
             ],
-            turns=rng.randint(3, 12),
+            turns=sum(1 for role, _ in lines if role == "user"),
             end_of_turn_delay_ms=rng.uniform(350, 700),
             llm_ttft_ms=rng.uniform(250, 600),
             tts_ttfb_ms=rng.uniform(150, 350),
@@ -252,7 +316,9 @@ def seed_demo(*, seed: int = 7, now: datetime | None = None) -> dict[str, int]:
         rng, [_schedule(p, h, closures) for p, h in schedules], [p.pk for p in patients],
         today - timedelta(days=DEMO.days_back), today + timedelta(days=DEMO.days_ahead), 0.55, now,
     ))
-    calls = Call.objects.bulk_create(_calls(rng, patients, now))
+    calls = Call.objects.bulk_create(_calls(
+        rng, appointments, {p.pk: p for p, _ in schedules}, {p.pk: p for p in patients}, profile.name, now,
+    ))
     return {"providers": len(schedules), "patients": len(patients),
             "appointments": len(appointments), "calls": len(calls)}
 
