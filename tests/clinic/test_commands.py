@@ -47,6 +47,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _sign_in(base: str, login_path: str, user: str, password: str, *, next_path: str) -> str:
+    """Sign in through a login form as a browser would; returns the landing page."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    for _ in range(100):
+        try:
+            page = opener.open(f"{base}{login_path}").read().decode()
+            break
+        except OSError:
+            time.sleep(0.1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"username": user, "password": password, "csrfmiddlewaretoken": token,
+                                   "next": next_path}).encode()
+    landing = opener.open(urllib.request.Request(f"{base}{login_path}?next={next_path}", data=data,
+                                                 headers={"Referer": f"{base}{login_path}"}))
+    return landing.read().decode()
+
+
 def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
@@ -67,24 +84,16 @@ def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
         out = "".join(lines)
         assert "Started a private Redis" in out and "Seeded the demo clinic" in out, out
         assert "Phone agent: off. To answer calls, set LIVEKIT_URL" in out
-        user, password = re.search(r"manager \(admin\) login:\s+(\S+) / (\S+)", out).groups()
+        receptionist = re.search(r"receptionist login:\s+(\S+) / (\S+)", out).groups()
+        manager = re.search(r"manager \(admin\) login:\s+(\S+) / (\S+)", out).groups()
 
         base = f"http://127.0.0.1:{port}"
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        for _ in range(100):
-            try:
-                page = opener.open(f"{base}/admin/login/").read().decode()
-                break
-            except OSError:
-                time.sleep(0.1)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode({"username": user, "password": password, "csrfmiddlewaretoken": token,
-                                       "next": "/admin/"}).encode()
-        landing = opener.open(urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=data,
-                                                     headers={"Referer": f"{base}/admin/login/"}))
-        assert "Manage the clinic" in landing.read().decode()
-        assert opener.open(f"{base}/static/admin/css/base.css").status == 200
+        overview = _sign_in(base, "/login/", *receptionist, next_path="/")
+        assert "Shifa Family Clinic" in overview and "Today's schedule" in overview
+        admin = _sign_in(base, "/admin/login/", *manager, next_path="/admin/")
+        assert "Manage the clinic" in admin
+        for asset in ("/static/css/app.css", "/static/js/live.js", "/static/admin/css/base.css"):
+            assert urllib.request.urlopen(base + asset).status == 200, asset
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
