@@ -83,14 +83,14 @@ def conversation(transfers):
     """`async with conversation(script, caller_id=...) as convo:`; the call is recorded on exit."""
 
     @contextlib.asynccontextmanager
-    async def start(steps, *, caller_id: str = CALLER, room: str | None = None):
+    async def start(steps, *, caller_id: str = CALLER, room: str | None = None, max_seconds: float | None = None):
         from voiceagent.agent import CallRun, build_session, open_call
 
         room = room or f"call-test-{next(_rooms)}"
         llm = ScriptedLLM(steps)
         desk = await open_call(room, caller_id=caller_id, transfer=transfers)
         session = build_session(desk, llm=llm)
-        run = CallRun(desk, session)
+        run = CallRun(desk, session, max_seconds=max_seconds)
         async with session:
             await run.start(wait_for_greeting=True)
             convo = Conversation(run=run, llm=llm)

@@ -401,3 +401,11 @@ async def test_silence_prompts_then_hangs_up(conversation, clinic):
         ]
         room = convo.desk.context.room
     assert (await Call.objects.aget(room=room)).outcome == Call.Outcome.ABANDONED
+
+
+async def test_time_limit_ends_the_call_politely(conversation, clinic):
+    async with conversation([], max_seconds=0.3) as convo:
+        await convo.run.closed.wait()
+        assert convo.agent_lines()[-1].startswith("I'm sorry, we've reached the time limit for this call.")
+        room = convo.desk.context.room
+    assert (await Call.objects.aget(room=room)).ended_at is not None
