@@ -53,6 +53,10 @@ class AppointmentFilterForm(forms.Form):
     )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort") or ""
         return sort if sort.lstrip("-") in SORTS else DEFAULT_SORT
@@ -116,6 +120,9 @@ class AppointmentForm(forms.Form):
     reason = forms.CharField(label="Reason for visit", required=False, max_length=255)
 
     def __init__(self, *args, appointment: Appointment | None = None, **kwargs):
+        # Its own ids: the modal opens over pages whose filter forms have
+        # fields of the same names, and a label must find its own field.
+        kwargs.setdefault("auto_id", "appt_%s")
         super().__init__(*args, **kwargs)
         self.appointment = appointment
         providers = Q(is_active=True)

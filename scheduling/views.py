@@ -146,14 +146,11 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
     appointment = form.appointment
     # What was typed (the valid parts) or, before the first post, the initial values.
     values = getattr(form, "cleaned_data", {}) if form.is_bound else form.initial
-    picked = values.get("patient") if form.is_new else None
     context = {
         "form": form,
         "appointment": appointment,
         "error": error,
-        "picked": picked,
-        "picked_list": [picked] if picked else [],
-        "limit": PICKER_LIMIT,
+        **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),
     }
@@ -243,22 +240,26 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/_slots.html", context)
 
 
+def _picker_context(query: str, selected: Patient | str | None) -> dict:
+    """Up to ten patients matching `query`, with the one already picked kept on screen."""
+    query = (query or "").strip()
+    matches = list(patient_search(query)[:PICKER_LIMIT]) if query else []
+    picked = selected if isinstance(selected, Patient) else None
+    if isinstance(selected, str) and selected.isdigit():
+        picked = Patient.objects.filter(pk=selected).first()
+    if picked and picked not in matches:
+        # The search changed after a patient was picked: keep that patient on
+        # screen (and chosen) rather than silently dropping the choice.
+        matches.insert(0, picked)
+    return {"query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT}
+
+
 @receptionist_required
 @require_GET
 def patient_picker(request: HttpRequest) -> HttpResponse:
-    """Up to ten patients matching the search box, as radio buttons of the booking form."""
-    query = request.GET.get("patient_query", "").strip()
-    selected = request.GET.get("patient", "")
-    matches = list(patient_search(query)[:PICKER_LIMIT]) if query else []
-    picked = None
-    if selected.isdigit():
-        picked = next((p for p in matches if p.pk == int(selected)), None) or Patient.objects.filter(pk=selected).first()
-        if picked and picked not in matches:
-            # Keep the patient already picked on screen while the search changes.
-            matches.insert(0, picked)
-    return render(request, "scheduling/_patient_options.html", {
-        "query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT,
-    })
+    """The patients matching the search box, as radio buttons of the booking form."""
+    context = _picker_context(request.GET.get("patient_query", ""), request.GET.get("patient", ""))
+    return render(request, "scheduling/_patient_options.html", context)
 
 
 # --- cancel and delete ---------------------------------------------------------------

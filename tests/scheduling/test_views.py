@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -249,6 +250,8 @@ def test_booking_a_taken_slot_shows_the_error_and_saves_nothing(staff_client, kh
     html = response.content.decode()
     assert "Dr Ayesha Khan is already booked at 10:00" in html
     assert 'role="alert"' in html
+    # The form comes back as it was typed: the patient still chosen.
+    assert re.search(rf'value="{ali.pk}"[^>]*checked', html)
     assert Appointment.objects.count() == 1
 
 
