@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -54,7 +55,13 @@ def _upcoming(patient: Patient):
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     # patient_search covers every patient, however long ago they registered.
-    page = Paginator(patient_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    patients = patient_search(query)
+    if query:
+        # Sort the matches, rather than walk the name index in order and test
+        # every patient against the filter: a few phone digits match a handful
+        # of 50,000 rows, and the walk costs ten times the sort.
+        patients = patients.order_by(Lower("full_name"), "id")
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"query": query, "page": page, "patients": page.object_list}
     template = "patients/patient_list.html#table" if _is_modal_request(request) else "patients/patient_list.html"
     return render(request, template, context)

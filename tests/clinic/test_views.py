@@ -231,8 +231,10 @@ def test_overview_counts_a_made_up_day(staff_client, made_up_day):
     assert chart[today + timedelta(days=3)] == 2
     assert f"{today + timedelta(days=3):%A %-d %B}: 2 appointments" in html
 
-    rows = {r["provider"].name: r for r in ctx["schedules"]}
-    assert [a.patient.full_name for a in rows["Dr Malik"]["appointments"]] == ["Ali Raza", "Sana Qureshi"]
+    rows = {r["provider"]["name"]: r for r in ctx["schedules"]}
+    assert [(a["time"], a["patient__full_name"]) for a in rows["Dr Malik"]["appointments"]] == [
+        ("23:00", "Ali Raza"), ("23:30", "Sana Qureshi")]
+    assert [a["status_label"] for a in rows["Dr Khan"]["appointments"]] == ["Completed", "No-show"]
     assert rows["Dr Away"]["note"] == "Not in today"
     assert rows["Dr Leave"]["note"] == "Closed today: Annual leave"
     assert "Not in today" in html and "Closed today: Annual leave" in html

@@ -1,0 +1,123 @@
+"""Dashboard pages on the large demo data: overview, appointments list, patient search; p50/p95 and queries.
+
+    uv run python bench/dashboard_bench.py              # SQLite (var/bench.sqlite3)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench uv run python bench/dashboard_bench.py
+
+Server time per request through Django's test Client (middleware, view,
+template), signed in as a receptionist. Target on a 2-core machine: p95 < 150 ms
+for each page, with a query count that does not depend on the data size.
+"""
+
+import argparse
+import random
+import time as clock
+
+import common
+
+common.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from clinic.context_processors import url_or_none  # noqa: E402
+from patients.models import Patient  # noqa: E402
+
+TARGET_MS = 150
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    redis = common.start_redis()
+    try:
+        common.ensure_large_data()
+        run(args.runs)
+    finally:
+        if redis:
+            redis.stop()
+
+
+def _client() -> Client:
+    user, _ = get_user_model().objects.get_or_create(username="bench-reception")
+    user.groups.add(Group.objects.get_or_create(name=settings.RECEPTIONIST_GROUP)[0])
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def _searches(rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, query): pieces of real names and phones from the data, plus misses."""
+    sample = list(Patient.objects.order_by("?")[:50]) if connection.vendor == "postgresql" else \
+        [Patient.objects.get(pk=pk) for pk in rng.sample(list(Patient.objects.values_list("pk", flat=True)), 50)]
+    queries = []
+    for p in sample:
+        first, last = p.full_name.split()[0], p.full_name.split()[-1]
+        national = "0" + p.phone[3:]  # +92300... -> 0300...
+        queries += [
+            ("name part", last[: rng.randint(3, len(last))].lower()),
+            ("first + last name", f"{first} {last}"),
+            ("phone digits (last 4)", p.phone[-4:]),
+            ("phone as dialled", f"{national[:4]} {national[4:]}"),
+        ]
+    queries += [("no match", "zzqx"), ("no match", "99999999")]
+    return queries
+
+
+def measure(client: Client, url: str, runs: int, params=None) -> tuple[list[float], list[int]]:
+    times, queries = [], []
+    for i in range(runs):
+        p = params(i) if callable(params) else params
+        t = clock.perf_counter()
+        response = client.get(url, p or {})
+        times.append(clock.perf_counter() - t)
+        # request_started resets the log, so this is the request's own count.
+        queries.append(len(connection.queries))
+        assert response.status_code == 200, (url, p, response.status_code)
+    return times, queries
+
+
+def report(name: str, times, queries) -> None:
+    print(common.line(name, times, target_ms=TARGET_MS, extra=f"   queries {min(queries)}-{max(queries)}"))
+
+
+def run(runs: int) -> None:
+    rng = random.Random(3)
+    client = _client()
+    print(common.describe())
+    client.get(url_or_none("overview"))  # warm: session, caches, connections
+
+    report("overview", *measure(client, url_or_none("overview"), runs))
+
+    appointments = url_or_none("appointment_list")
+    if appointments:
+        report("appointments list (default view)", *measure(client, appointments, runs))
+        report("appointments list, page 3", *measure(client, appointments, runs, {"page": 3}))
+    else:
+        print("appointments list: no appointment_list URL yet, skipped")
+
+    patients = url_or_none("patient_list")
+    report("patients list, first page", *measure(client, patients, runs))
+    searches = _searches(rng)
+    by_kind: dict[str, list[str]] = {}
+    for kind, q in searches:
+        by_kind.setdefault(kind, []).append(q)
+    for kind, qs in by_kind.items():
+        report(f"patient search: {kind}", *measure(client, patients, runs, lambda i, qs=qs: {"q": qs[i % len(qs)]}))
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    times, queries = [], []
+    for i in range(runs):
+        q = searches[i % len(searches)][1]
+        t = clock.perf_counter()
+        client.get(patients, {"q": q}, **htmx)
+        times.append(clock.perf_counter() - t)
+        queries.append(len(connection.queries))
+    report("patient search as you type (table only)", times, queries)
+
+
+if __name__ == "__main__":
+    settings.DEBUG = True  # count queries
+    main()
