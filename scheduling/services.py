@@ -214,16 +214,20 @@ def _announce(appointment: Appointment, action: str) -> None:
 # --- services -------------------------------------------------------------
 
 def slot_refusal(*, provider: Provider, start: datetime, now: datetime | None = None) -> BookingError | None:
-    """Why `start` cannot be booked with `provider` (message and alternatives), or None. Reads only.
+    """Why `start` cannot be booked with `provider`, or None. Reads only, and looks for no alternatives.
 
     For interfaces that explain before they book (the phone agent offering
-    times); the write re-checks with the same rule.
+    times it found itself); the write re-checks with the same rule.
     """
-    try:
-        _check_slot(provider=provider, start=start, rules=selectors.booking_rules(now=now))
-    except BookingError as exc:
-        return exc
-    return None
+    _require_aware(start)
+    rules = selectors.booking_rules(now=now)
+    day = selectors.local(start).date()
+    [schedule] = selectors.schedules_for(selectors.providers_with_hours([provider.pk]), day, day)
+    problem = availability.slot_problem(schedule, start, rules)
+    if problem is None:
+        return None
+    return BookingError(_refusal(problem, provider=provider, start=start, rules=rules, schedule=schedule),
+                        code=problem.value)
 
 
 def appointment_book(
