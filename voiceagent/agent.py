@@ -89,11 +89,12 @@ class Receptionist(Agent):
         return self.desk.clinic.emergency_number
 
     async def _timed(self, work):
+        """Run a tool, keeping its duration (bench/voice_bench.py reports them per tool)."""
         started = time.perf_counter()
         try:
             return await work
         finally:
-            self.desk.tool_seconds.append(time.perf_counter() - started)
+            self.desk.tool_seconds.append((work.__name__, time.perf_counter() - started))
 
     @function_tool
     async def set_caller_phone(self, ctx: RunContext[FrontDesk], phone: str) -> str:

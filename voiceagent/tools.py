@@ -112,7 +112,7 @@ class FrontDesk:
     clinic: ClinicProfile
     profile: CallerProfile | None = None
     transfer: Transfer | None = None
-    tool_seconds: list[float] = field(default_factory=list)
+    tool_seconds: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def context(self) -> CallContext:
@@ -325,8 +325,7 @@ class FrontDesk:
         refusal = services.slot_refusal(provider=who, start=start)
         day_wide = ("closed", "not_working_day", "past", "too_soon", "beyond_horizon")
         if refusal and (at or refusal.code in day_wide):
-            # Keep the rule's reason; the alternatives are offered under our ids.
-            return refusal.message.split(" The nearest free times")[0].split(f" {who.name} has no free")[0]
+            return refusal.message
         return f"{who.name} has no free time on {when}."
 
     def _offered(self, slot_id: str) -> dict:

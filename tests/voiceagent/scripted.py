@@ -54,16 +54,22 @@ class Seen:
         return []
 
 
+def _nth(seen: Seen, prefix: str, n: int) -> str:
+    ids = seen.ids(prefix)
+    # With nothing offered, a model would make an id up: the tool must refuse it.
+    return ids[n] if len(ids) > n else f"{prefix}-0"
+
+
 def first_slot(seen: Seen) -> str:
-    return seen.ids("slot")[0]
+    return _nth(seen, "slot", 0)
 
 
 def second_slot(seen: Seen) -> str:
-    return seen.ids("slot")[1]
+    return _nth(seen, "slot", 1)
 
 
 def first_appointment(seen: Seen) -> str:
-    return seen.ids("appt")[0]
+    return _nth(seen, "appt", 0)
 
 
 @dataclass
