@@ -120,14 +120,24 @@ class FrontDesk:
 
     # --- bookkeeping ----------------------------------------------------------
 
-    async def _stage(self, stage: str, **live) -> None:
-        """Tell the context store and the live panel where the call is; neither may stall it."""
+    async def _stage(self, stage: str, record: dict | None = None, **live) -> None:
+        """Tell the context store, the live panel and (with `record`) the Call record, all at once.
+
+        None of them may stall the call: the store and the panel keep what
+        Redis missed and send it again later.
+        """
         self.context.stage = stage
         if "requested_slot" in live:
             self.context.requested_slot = live["requested_slot"].isoformat() if live["requested_slot"] else ""
         if "provider" in live:
             self.context.provider = live["provider"]
-        await asyncio.gather(self.store.save(), self.live.update(stage=stage, **live))
+        work = [self.store.save(), self.live.update(stage=stage, **live)]
+        if record:
+            work.append(calls.call_update(self.call_id, **record))
+        await asyncio.gather(*work)
+
+    def _who(self) -> dict:
+        return {"caller_name": self.context.patient_name, "patient_id": self.context.patient_id}
 
     async def _failed(self, message: str) -> ToolError:
         """Count a failure; after a few, steer the model towards a person."""
@@ -148,12 +158,6 @@ class FrontDesk:
             lines.append(_slot_text(slot_id, slot.start, provider.name))
         return lines
 
-    async def _patient_known(self) -> None:
-        await asyncio.gather(
-            self.live.update(caller_name=self.context.patient_name, patient_id=self.context.patient_id),
-            calls.call_update(self.call_id, caller_name=self.context.patient_name, patient_id=self.context.patient_id),
-        )
-
     # --- the caller ------------------------------------------------------------
 
     async def set_caller_phone(self, phone: str) -> str:
@@ -166,8 +170,7 @@ class FrontDesk:
             # Another number is another set of patients: identify again.
             ctx.caller_phone, ctx.phone_from_caller_id = e164, False
             ctx.verified, ctx.patient_id, ctx.listed = False, None, {}
-        await self._stage(Stage.IDENTIFYING, caller_phone=e164)
-        await calls.call_update(self.call_id, caller_phone=e164)
+        await self._stage(Stage.IDENTIFYING, record={"caller_phone": e164}, caller_phone=e164)
         return f"Phone number noted. Read it back digit by digit to check it: {spoken_digits(e164)}."
 
     async def identify_patient(self, full_name: str, date_of_birth: str = "") -> str:
@@ -181,13 +184,11 @@ class FrontDesk:
         dob = _parse_day(date_of_birth)
         if dob and dob > timezone.localdate():
             raise await self._failed("That date of birth is in the future; ask the caller again.")
-        await self._stage(Stage.IDENTIFYING)
         match = await sync_to_async(self._match_patient)(ctx.caller_phone, name)
         if match is None:
             ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
             ctx.patient_name, ctx.date_of_birth = name, dob.isoformat() if dob else ""
-            await self.store.save()
-            await self._patient_known()
+            await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
             return (
                 f"No patient called {name} is registered under this phone number: treat them as a new "
                 "patient (name and this number are enough; a date of birth is welcome but optional). "
@@ -196,21 +197,21 @@ class FrontDesk:
             )
         if match.date_of_birth and dob is None:
             ctx.patient_name, ctx.patient_id, ctx.verified = match.full_name, None, False
-            await self.store.save()
+            await self._stage(Stage.IDENTIFYING)
             return (
                 "To protect patients' privacy, ask for the patient's date of birth and call identify_patient "
                 "again with it before you discuss any appointment."
             )
         if match.date_of_birth and dob != match.date_of_birth:
             ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
+            await self._stage(Stage.IDENTIFYING)
             raise await self._failed(
                 "Those details do not match our records. Do not say whether this patient exists and share "
                 "no appointment details. Ask the caller to check the name and date of birth, or offer to "
                 "transfer them to staff."
             )
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
-        await self.store.save()
-        await self._patient_known()
+        await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
         upcoming = await Appointment.objects.filter(
             pk__in=selectors.upcoming_for_patient(match.pk).values("pk")
         ).acount()
@@ -364,9 +365,8 @@ class FrontDesk:
             raise await self._failed(exc.message) from None
         ctx.appointment_id, ctx.patient_id, ctx.outcome = appointment.pk, appointment.patient_id, Call.Outcome.BOOKED
         ctx.offered.pop(slot_id, None)
-        await self._stage(Stage.WRAPPING_UP, provider=slot["provider"], requested_slot=start)
-        await asyncio.gather(self._patient_known(), calls.call_update(
-            self.call_id, appointment_id=appointment.pk, outcome=Call.Outcome.BOOKED))
+        await self._stage(Stage.WRAPPING_UP, record={**self._who(), "appointment_id": appointment.pk,
+                                                     "outcome": Call.Outcome.BOOKED}, **self._who())
         log.info("call %s: booked appointment %s for caller %s", ctx.room, appointment.pk, mask_phone(ctx.caller_phone))
         return (
             f"Booked: {ctx.patient_name} with {slot['provider']} on {say_day(start)} at {say_time(start)}. "
@@ -412,9 +412,9 @@ class FrontDesk:
     async def list_appointments(self) -> str:
         self._require_verified()
         ctx = self.context
-        await self._stage(Stage.IDENTIFYING)
         rows = [a async for a in selectors.upcoming_for_patient(ctx.patient_id)[:5]]
         if not rows:
+            await self._stage(Stage.IDENTIFYING)
             return f"{ctx.patient_name} has no upcoming appointments."
         lines = []
         for appointment in rows:
@@ -423,7 +423,7 @@ class FrontDesk:
             ctx.listed[appt_id] = appointment.pk
             lines.append(f"{appt_id}: {say_day(appointment.start)} at {say_time(appointment.start)} "
                          f"with {appointment.provider.name}")
-        await self.store.save()
+        await self._stage(Stage.IDENTIFYING)
         return f"Upcoming appointments of {ctx.patient_name}: " + "; ".join(lines) + "."
 
     async def _own_appointment(self, appointment_id: str) -> Appointment:
@@ -460,8 +460,7 @@ class FrontDesk:
         ctx = self.context
         ctx.appointment_id, ctx.outcome = moved.pk, Call.Outcome.RESCHEDULED
         ctx.offered.pop(slot_id, None)
-        await self._stage(Stage.WRAPPING_UP)
-        await calls.call_update(self.call_id, appointment_id=moved.pk, outcome=Call.Outcome.RESCHEDULED)
+        await self._stage(Stage.WRAPPING_UP, record={"appointment_id": moved.pk, "outcome": Call.Outcome.RESCHEDULED})
         return (f"Moved: the appointment is now on {say_day(start)} at {say_time(start)} with {slot['provider']}. "
                 "Tell the caller.")
 
@@ -482,8 +481,8 @@ class FrontDesk:
         ctx = self.context
         ctx.appointment_id, ctx.outcome = appointment.pk, Call.Outcome.CANCELLED
         ctx.listed = {k: v for k, v in ctx.listed.items() if v != appointment.pk}
-        await self._stage(Stage.WRAPPING_UP)
-        await calls.call_update(self.call_id, appointment_id=appointment.pk, outcome=Call.Outcome.CANCELLED)
+        await self._stage(Stage.WRAPPING_UP, record={"appointment_id": appointment.pk,
+                                                     "outcome": Call.Outcome.CANCELLED})
         return f"Cancelled the appointment on {when}. Tell the caller, and offer to book a new time."
 
     # --- people ------------------------------------------------------------------
@@ -521,10 +520,9 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
-        await self._stage(Stage.WRAPPING_UP)
         who = self.context.patient_name or "The caller"
         note = f"{who} asks to be called back on {phone}: {text[:1000]}"
-        await calls.call_update(self.call_id, message=note)
+        await self._stage(Stage.WRAPPING_UP, record={"message": note})
         return (f"Message saved for staff. Tell the caller someone will call back on {spoken_digits(phone)}.")
 
     async def wrap_up(self) -> None:
