@@ -38,6 +38,20 @@ def dr_malik(db):
     return ProviderFactory(name="Dr Omar Malik")
 
 
+@pytest.fixture
+def booked(db, dr_khan, monday):
+    """Imran Qureshi (born 3 May 1980, on file) has Monday 11:00 with Dr Khan."""
+    from datetime import date
+
+    from tests.factories import AppointmentFactory, PatientFactory
+    from tests.when import local_dt
+
+    patient = PatientFactory(full_name="Imran Qureshi", phone=CALLER, date_of_birth=date(1980, 5, 3))
+    appointment = AppointmentFactory(patient=patient, provider=dr_khan,
+                                     start=local_dt(monday, 11), end=local_dt(monday, 11, 30))
+    return appointment
+
+
 @dataclass
 class Transfers:
     """Stands in for LiveKit's SIP transfer: records the numbers dialled, or fails like a refused REFER."""

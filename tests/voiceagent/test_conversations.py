@@ -7,13 +7,12 @@ said, what is in the database, the Call record, and the live-call panel.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
 from patients.models import Patient
 from scheduling.models import Appointment
-from tests.factories import AppointmentFactory, ClosureFactory, PatientFactory
 from tests.voiceagent.conftest import CALLER
 from tests.voiceagent.scripted import call, first_appointment, first_slot, say, say_and_call, second_slot
 from tests.when import local_dt
@@ -143,7 +142,9 @@ async def test_past_day_and_closed_day_refused_with_reasons(conversation, clinic
 
     from django.utils import timezone
 
-    await ClosureFactory._meta.model.objects.acreate(start_date=monday, end_date=monday, reason="Eid holiday")
+    from scheduling.models import Closure
+
+    await Closure.objects.acreate(start_date=monday, end_date=monday, reason="Eid holiday")
     yesterday = timezone.localdate() - timedelta(days=1)
     script = [
         call("find_free_times", provider="Dr Khan", day=yesterday.isoformat(), time="10:00"),
@@ -175,13 +176,10 @@ async def test_past_day_and_closed_day_refused_with_reasons(conversation, clinic
 
 
 async def test_returning_caller_is_greeted_by_name(conversation, clinic, dr_khan):
-    from tests.factories import CallFactory
-
     patient = await Patient.objects.acreate(full_name="Ayesha Siddiqui", phone=CALLER)
     await Call.objects.acreate(room="call-earlier", caller_phone=CALLER, patient=patient,
-                               started_at=local_dt(__import__("datetime").date(2025, 1, 6), 10),
+                               started_at=local_dt(date(2025, 1, 6), 10),
                                outcome=Call.Outcome.BOOKED)
-    assert CallFactory  # the factory is the sync twin of the row above
     async with conversation([say("Goodbye!")]) as convo:
         assert convo.agent_lines()[0] == "Hello Ayesha, welcome back to Sunrise Family Clinic. How can I help you today?"
         assert live(convo.desk.context.room)["caller_name"] == "Ayesha Siddiqui"
@@ -201,16 +199,6 @@ async def test_returning_caller_is_greeted_by_name(conversation, clinic, dr_khan
     await Patient.objects.filter(pk=patient.pk).aupdate(full_name="Ayesha S. Siddiqui")  # Redis is the fast path
     async with conversation([]) as convo:
         assert convo.agent_lines()[0].startswith("Hello Ayesha, welcome back")
-
-
-@pytest.fixture
-def booked(db, dr_khan, monday):
-    from datetime import date
-
-    patient = PatientFactory(full_name="Imran Qureshi", phone=CALLER, date_of_birth=date(1980, 5, 3))
-    appointment = AppointmentFactory(patient=patient, provider=dr_khan,
-                                     start=local_dt(monday, 11), end=local_dt(monday, 11, 30))
-    return appointment
 
 
 async def test_reschedule_after_identification(conversation, clinic, booked, monday):
