@@ -195,10 +195,15 @@ CACHES = {
         },
     }
 }
+CHANNEL_LAYER_READ_TIMEOUT = 15
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        # channels-redis waits up to 5 s for a message (BZPOPMIN), and redis-py's
+        # default read timeout is also 5 s: left alone, a WebSocket that hears
+        # nothing for 5 s dies with "Timeout reading". Read timeout above that wait.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_READ_TIMEOUT}],
+                   "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -30,7 +30,8 @@ def _point_settings_at(url: str, prefix: str) -> None:
     settings.REDIS_KEY_PREFIX = prefix
     settings.CACHES["default"]["LOCATION"] = url
     settings.CACHES["default"]["KEY_PREFIX"] = prefix
-    settings.CHANNEL_LAYERS["default"]["CONFIG"] = {"hosts": [url], "prefix": f"{prefix}:asgi"}
+    settings.CHANNEL_LAYERS["default"]["CONFIG"] = {
+        "hosts": [{"address": url, "socket_timeout": settings.CHANNEL_LAYER_READ_TIMEOUT}], "prefix": f"{prefix}:asgi"}
     # Child processes (simulate_calls, the live server) read these.
     os.environ["REDIS_URL"] = url
     os.environ["REDIS_KEY_PREFIX"] = prefix
