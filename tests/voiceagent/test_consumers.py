@@ -169,3 +169,15 @@ async def test_the_browser_can_ask_for_the_state_again(receptionist):
     assert [c["room"] for c in (await receive(socket, "snapshot"))["calls"]] == ["room-late"]
     await call.end()
     await socket.disconnect()
+
+
+async def test_a_quiet_socket_stays_open_past_the_channel_layers_5_second_wait(receptionist):
+    # redis-py's default 5 s read timeout once killed sockets that heard nothing for 5 s.
+    socket, connected = await open_socket(receptionist)
+    assert connected
+    await receive(socket, "snapshot")
+    assert await socket.receive_nothing(timeout=6.5)
+    call = await LiveCall.start("room-after-quiet")
+    assert (await receive(socket, "call.updated"))["call"]["room"] == "room-after-quiet"
+    await call.end()
+    await socket.disconnect()

@@ -45,7 +45,11 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
     ended: set[str] = set()
     async with asyncio.timeout(30):
         while len(ended) < 2 or len(stages) < 2:
-            message = await socket.receive_json_from(timeout=30)
+            try:
+                message = await socket.receive_json_from(timeout=30)
+            except asyncio.CancelledError:
+                sim.kill()
+                pytest.fail(f"missing events; simulator said: {(await sim.communicate())[0].decode()}")
             if message["type"] == "call.updated":
                 call = message["call"]
                 seen[call["room"]] = call
