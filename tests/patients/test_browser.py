@@ -89,3 +89,24 @@ def test_modal_takes_focus_and_esc_closes_it_returning_focus(logged_in_page, liv
     dialog.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(opener).to_be_focused()
+
+
+def test_patient_page_refreshes_when_an_appointment_changes_elsewhere(logged_in_page, live_server_url):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import AppointmentFactory, ProviderFactory
+
+    patient = PatientFactory(full_name="Ali Raza")
+    page = logged_in_page
+    page.goto(f"{live_server_url}/patients/{patient.pk}/")
+    expect(page.locator("#patient-appointments")).to_contain_text("No appointments yet.")
+
+    # Booked by someone else (the phone agent, another desk); live.js turns
+    # the server's event into clinic:changed, which is what we send here.
+    AppointmentFactory(patient=patient, provider=ProviderFactory(name="Dr Omar Farooq"),
+                       start=timezone.now() + timedelta(days=2))
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('clinic:changed'))")
+    expect(page.locator("#patient-appointments")).to_contain_text("Dr Omar Farooq")
+    expect(page.locator("#patient-appointments")).to_contain_text("Upcoming")
