@@ -456,3 +456,21 @@ def test_changes_need_the_csrf_token(khan, ali, monday):
 
 def test_unknown_appointment_is_404(staff_client):
     assert staff_client.get(reverse("appointment_edit", args=[424242]), **HTMX).status_code == 404
+
+
+def test_without_javascript_the_forms_are_pages_of_their_own(staff_client, khan, ali, monday):
+    appointment = book(provider=khan, patient=ali, start=local_dt(monday, 10))
+    for url in (reverse("appointment_new"), reverse("appointment_edit", args=[appointment.pk]),
+                reverse("appointment_cancel", args=[appointment.pk])):
+        html = staff_client.get(url).content.decode()
+        assert "<html" in html and "</dialog>" in html
+        assert re.search(r'<dialog class="modal"[^>]* open>', html)
+    response = staff_client.post(reverse("appointment_cancel", args=[appointment.pk]))
+    assert response.status_code == 302 and response.url == reverse("appointment_list")
+
+
+def test_sorting_through_htmx_updates_the_filter_forms_sort(staff_client):
+    html = staff_client.get(reverse("appointment_list"), {"sort": "-provider"}, **TABLE).content.decode()
+    # The filter form lives outside the swapped table; its hidden sort field
+    # is updated out of band so the next filter change keeps the order.
+    assert 'id="filter-sort" value="-provider" hx-swap-oob="true"' in html
