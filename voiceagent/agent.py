@@ -226,7 +226,9 @@ async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None
     store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164)), client)
     await store.save()
     log.info("call %s: answered (caller %s, %s)", room, mask_phone(e164), "returning" if name else "new")
-    return FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer)
+    desk = FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer)
+    desk.prefetch()
+    return desk
 
 
 def receptionist(desk: FrontDesk) -> Receptionist:
@@ -336,6 +338,7 @@ class CallRun:
         for task in self._tasks:
             task.cancel()
         desk, ctx = self.desk, self.desk.context
+        await desk.close()
         outcome = ctx.outcome or (Call.Outcome.FAILED if failed else Call.Outcome.INFO)
         fields = {"caller_phone": ctx.caller_phone, "patient_id": ctx.patient_id}
         if ctx.patient_name:

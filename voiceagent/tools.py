@@ -113,6 +113,15 @@ class FrontDesk:
     profile: CallerProfile | None = None
     transfer: Transfer | None = None
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
+    _info: asyncio.Task | None = field(default=None, repr=False)
+
+    def prefetch(self) -> None:
+        """Read the clinic's hours and providers while the greeting plays, not in a turn."""
+        self._info = asyncio.create_task(sync_to_async(self._clinic_text)(), name="clinic-info")
+
+    async def close(self) -> None:
+        if self._info:
+            await asyncio.gather(self._info, return_exceptions=True)
 
     @property
     def context(self) -> CallContext:
@@ -228,7 +237,9 @@ class FrontDesk:
 
     async def clinic_information(self) -> str:
         await self._stage(Stage.INFO)
-        return await sync_to_async(self._clinic_text)()
+        if self._info is None:
+            self.prefetch()
+        return await self._info
 
     def _clinic_text(self) -> str:
         clinic = ClinicProfile.load()

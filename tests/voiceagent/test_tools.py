@@ -24,7 +24,8 @@ _rooms = itertools.count(1)
 
 
 @pytest.fixture
-def desk_for(transfers):
+async def desk_for(transfers):
+    """Opens calls as the agent does (Call record, live panel, context); closes them after the test."""
     opened = []
 
     async def open_desk(caller_id: str = CALLER):
@@ -33,6 +34,10 @@ def desk_for(transfers):
         return desk
 
     yield open_desk
+    for desk in opened:
+        await desk.close()
+        await desk.live.end()
+        await desk.store.close()
 
 
 def stage(desk) -> str:
