@@ -184,7 +184,8 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                 source=Appointment.Source.DASHBOARD,
             )
     except PatientError as exc:
-        form.add_error({"full_name": "new_name", "phone": "new_phone"}.get(exc.field, "new_date_of_birth"), exc.message)
+        field = {"full_name": "new_name", "phone": "new_phone", "date_of_birth": "new_date_of_birth"}.get(exc.field or "")
+        form.add_error(field or "patient", exc.message)
         return _render_form(request, form, status=422)
     except BookingError as exc:
         return _render_form(request, form, status=422, error=exc.message)

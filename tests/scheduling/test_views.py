@@ -474,3 +474,20 @@ def test_sorting_through_htmx_updates_the_filter_forms_sort(staff_client):
     # The filter form lives outside the swapped table; its hidden sort field
     # is updated out of band so the next filter change keeps the order.
     assert 'id="filter-sort" value="-provider" hx-swap-oob="true"' in html
+
+
+def test_new_patient_born_in_the_future_is_explained(staff_client, khan, monday):
+    data = booking_form(provider=khan, start=local_dt(monday, 11), new_name="Hina Qureshi", new_phone="03337654321",
+                        new_date_of_birth=(timezone.localdate() + timedelta(days=2)).isoformat())
+    response = staff_client.post(reverse("appointment_new"), data, **HTMX)
+    assert response.status_code == 422
+    assert "The date of birth cannot be in the future" in response.content.decode()
+    assert not Patient.objects.exists()
+
+
+def test_typing_a_known_patient_as_new_books_the_existing_one(staff_client, khan, ali, monday):
+    data = booking_form(provider=khan, start=local_dt(monday, 11), new_name="ali  raza", new_phone="+92 300 1234567")
+    response = staff_client.post(reverse("appointment_new"), data, **HTMX)
+    assert response.status_code == 204
+    assert Patient.objects.count() == 1
+    assert Appointment.objects.get().patient == ali
