@@ -213,6 +213,8 @@
     connect();
     setInterval(tick, TICK_MS);
     window.addEventListener("online", reconnectNow);
+    // A socket can sit "open" on a dead network for minutes; drop it at once and let the backoff retry.
+    window.addEventListener("offline", function () { if (socket) socket.close(); });
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") reconnectNow();
     });

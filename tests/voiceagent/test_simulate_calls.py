@@ -48,7 +48,8 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
             try:
                 message = await socket.receive_json_from(timeout=30)
             except asyncio.CancelledError:
-                sim.kill()
+                if sim.returncode is None:
+                    sim.kill()
                 pytest.fail(f"missing events; simulator said: {(await sim.communicate())[0].decode()}")
             if message["type"] == "call.updated":
                 call = message["call"]
