@@ -53,6 +53,7 @@ def _todays_appointments(start, end) -> list[dict]:
         .order_by("start", "id")
         .values("id", "start", "status", "provider_id", "patient_id", "patient__full_name")
     )
+    # One reverse() for the whole day rather than one per row.
     patient_url = reverse("patient_detail", args=[0]).replace("/0/", "/{}/")
     for row in rows:
         row["time"] = row["start"].astimezone(tz).strftime("%H:%M")

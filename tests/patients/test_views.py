@@ -272,3 +272,19 @@ def test_patient_page_query_count_is_bounded(staff_client, django_assert_max_num
         CallFactory(patient=patient)
     with django_assert_max_num_queries(len(few.captured_queries)):
         staff_client.get(reverse("patient_detail", args=[patient.pk]))
+
+
+def test_list_shows_each_patients_next_appointment(staff_client):
+    from tests.when import local_dt
+
+    patient = PatientFactory(full_name="Ali Raza")
+    PatientFactory(full_name="Sana Qureshi")
+    day = timezone.localdate() + timedelta(days=3)
+    AppointmentFactory(patient=patient, start=local_dt(day, 11, 30))
+    AppointmentFactory(patient=patient, start=local_dt(day, 9, 0), status=Appointment.Status.CANCELLED)
+    AppointmentFactory(patient=patient, start=timezone.now() - timedelta(days=2), status=Appointment.Status.COMPLETED)
+    response = staff_client.get(reverse("patient_list"))
+    rows = {p.full_name: p.next_visit for p in response.context["patients"]}
+    assert rows["Sana Qureshi"] is None
+    assert timezone.localtime(rows["Ali Raza"]) == local_dt(day, 11, 30)
+    assert f"{day:%a} {day.day} {day:%b}, 11:30" in response.content.decode()
