@@ -24,6 +24,10 @@ A writer never fails because Redis is away: it keeps the state in memory,
 logs a warning, and writes the whole record again on the next update or
 heartbeat, so the panel catches up when Redis returns.
 
+`update()` returns whether the change was stored and announced, and
+`LiveCall.sent` counts the `call.updated` events a handle got out; callers
+may ignore both (the benchmark uses them to count lost events).
+
 Readers: `active_calls()` (sync, for page renders) and `aactive_calls()`.
 Each call is `CallState.as_dict()`: the fields above plus labels computed by
 the writer for the panel (`stage_label`, `caller_phone_display` in the
@@ -167,6 +171,8 @@ class LiveCall:
     state: CallState
     _redis: aredis.Redis = field(default_factory=_async_client, repr=False)
     _dirty: bool = True
+    # call.updated events this handle got out (simulate_calls reports it; the benchmark counts losses by it).
+    sent: int = 0
 
     @classmethod
     async def start(
@@ -193,8 +199,12 @@ class LiveCall:
         await call._push()
         return call
 
-    async def update(self, **changes) -> None:
-        """Change any of CallState.FIELDS and tell the dashboards; Redis trouble is logged, not raised."""
+    async def update(self, **changes) -> bool:
+        """Change any of CallState.FIELDS and tell the dashboards; Redis trouble is logged, not raised.
+
+        Returns whether the state was stored and the event sent (False means the
+        next heartbeat retries); callers may ignore it.
+        """
         unknown = set(changes) - set(CallState.FIELDS)
         if unknown:
             raise TypeError(f"unknown live-call fields: {sorted(unknown)}")
@@ -204,7 +214,7 @@ class LiveCall:
             setattr(self.state, name, value)
         self.state.updated_at = _iso(timezone.now())
         self._dirty = True
-        await self._push()
+        return await self._push()
 
     async def heartbeat(self) -> None:
         """Keep the record alive; also re-sends a state that Redis missed."""
@@ -239,7 +249,7 @@ class LiveCall:
         except (redis.RedisError, OSError):
             pass
 
-    async def _push(self) -> None:
+    async def _push(self) -> bool:
         payload = self.state.as_dict()
         try:
             expires = time.time() + TTL_SECONDS
@@ -253,15 +263,20 @@ class LiveCall:
                 "live call %s (caller %s): state not stored, will retry (%s)",
                 self.state.room, mask_phone(self.state.caller_phone), type(exc).__name__,
             )
-            return
-        await _send({"type": "call.updated", "call": payload})
+            return False
+        if not await _send({"type": "call.updated", "call": payload}):
+            return False
+        self.sent += 1
+        return True
 
 
-async def _send(event: dict) -> None:
+async def _send(event: dict) -> bool:
     try:
         await asyncio.wait_for(get_channel_layer().group_send(GROUP, event), REDIS_TIMEOUT * 2)
     except Exception as exc:  # noqa: BLE001 - a missed event must never end a call
         log.warning("live-call event %s not sent (%s)", event.get("type"), type(exc).__name__)
+        return False
+    return True
 
 
 def _parse(values: list[str | None]) -> list[dict]:

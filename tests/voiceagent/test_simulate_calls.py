@@ -43,6 +43,7 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
     stages: dict[str, list[str]] = {}
     seen: dict[str, dict] = {}
     ended: set[str] = set()
+    received = 0
     async with asyncio.timeout(30):
         while len(ended) < 2 or len(stages) < 2:
             try:
@@ -52,6 +53,7 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
                     sim.kill()
                 pytest.fail(f"missing events; simulator said: {(await sim.communicate())[0].decode()}")
             if message["type"] == "call.updated":
+                received += 1
                 call = message["call"]
                 seen[call["room"]] = call
                 if stages.setdefault(call["room"], [])[-1:] != [call["stage"]]:
@@ -60,6 +62,8 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
                 ended.add(message["room"])
     out, _ = await sim.communicate()
     assert sim.returncode == 0, out.decode()
+    # Every update the other process sent arrived, once.
+    assert f"Stopped; 2 call(s) simulated, {received} updates sent." in out.decode()
 
     assert ended == set(stages)
     for room, flow in stages.items():
@@ -91,7 +95,7 @@ async def test_ctrl_c_ends_the_open_calls_so_the_panel_empties_at_once(reception
             ended.add((await receive(socket, "call.ended", timeout=15))["room"])
     out, _ = await sim.communicate()
     assert sim.returncode == 0, out.decode()
-    assert "Stopped; 3 call(s) simulated." in out.decode()
+    assert "Stopped; 3 call(s) simulated" in out.decode()
     assert await aactive_calls() == []
     await socket.disconnect()
 

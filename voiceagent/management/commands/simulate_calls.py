@@ -95,6 +95,7 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         self.stdout.write(f"Simulating {calls} call(s) at a time; Ctrl+C to stop.")
         self.serial = 0
+        self.sent = 0  # call.updated events that went out; the benchmark compares what arrived
         run_id = f"{int(time.time()) % 100000:05d}"
 
         async def lane(index: int):
@@ -113,7 +114,7 @@ class Command(BaseCommand):
         stop.set()  # after --once, or on Ctrl+C: lanes end their calls and return
         await asyncio.gather(*lanes, return_exceptions=True)
         waiter.cancel()
-        self.stdout.write(f"Stopped; {self.serial} call(s) simulated.")
+        self.stdout.write(f"Stopped; {self.serial} call(s) simulated, {self.sent} updates sent.")
 
     async def _one_call(self, room, n, *, interval, duration, rate, rng, stop):
         name, phone = made_up_caller(rng, n)
@@ -147,6 +148,7 @@ class Command(BaseCommand):
                     pass
         finally:
             await call.end()
+            self.sent += call.sent
             self.stdout.write(f"call {room} ended")
 
     @staticmethod
