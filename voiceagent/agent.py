@@ -17,6 +17,7 @@ import voiceagent.boot  # noqa: F401, I001 - first: Django must be ready before 
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -216,7 +217,7 @@ class Receptionist(Agent):
 
 async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None = None) -> FrontDesk:
     """Everything a call needs before the first word: record, live panel, context, caller profile."""
-    e164 = try_normalize_phone(caller_id)
+    e164 = try_normalize_phone(caller_id if isinstance(caller_id, str) else "")
     client = redis_client()
     clinic = await ClinicProfile.aload()
     profile = await profile_load(e164, client, room=room) if e164 else None
@@ -365,28 +366,53 @@ def transfer_request(room: str, participant_identity: str, number: str) -> api.T
     )
 
 
-def sip_transfer(ctx: JobContext, participant: rtc.RemoteParticipant) -> Transfer | None:
+def sip_transfer(ctx: JobContext, participant: rtc.RemoteParticipant, room: str) -> Transfer | None:
     if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
         return None  # a browser or console caller cannot be transferred to a phone
 
     async def transfer(number: str) -> None:
-        await ctx.api.sip.transfer_sip_participant(transfer_request(ctx.room.name, participant.identity, number))
+        await ctx.api.sip.transfer_sip_participant(transfer_request(room, participant.identity, number))
 
     return transfer
 
 
+def room_name(ctx: JobContext) -> str:
+    """The call's room as LiveKit dispatched it.
+
+    In a fake job (`console`, `simulate_job`) `ctx.room` is LiveKit's mock,
+    always named "console"; the job itself carries the real name.
+    """
+    name = ctx.job.room.name
+    if isinstance(name, str) and name:
+        return name
+    return ctx.room.name if isinstance(ctx.room.name, str) else ""
+
+
+def caller_number(participant: rtc.RemoteParticipant) -> str:
+    """The number SIP gives for the caller; "" (withheld) for anything that is not a string.
+
+    A console or simulated caller is a mock whose attributes are mocks too:
+    treated as a withheld number, the agent asks for one as it would on the phone.
+    """
+    attributes = getattr(participant, "attributes", None)
+    if not isinstance(attributes, Mapping):
+        return ""
+    number = attributes.get("sip.phoneNumber", "")
+    return number if isinstance(number, str) else ""
+
+
 async def entrypoint(ctx: JobContext) -> None:
     """One phone call: connect, answer the SIP caller, run the conversation, record it."""
+    room = room_name(ctx)
     await sync_to_async(close_old_connections)()
     await ctx.connect()
     try:
         participant = await asyncio.wait_for(ctx.wait_for_participant(), WAIT_FOR_CALLER_SECONDS)
     except asyncio.TimeoutError:
-        log.warning("call %s: nobody joined; ending the job", ctx.room.name)
+        log.warning("call %s: nobody joined; ending the job", room)
         ctx.shutdown(reason="no caller")
         return
-    desk = await open_call(ctx.room.name, caller_id=participant.attributes.get("sip.phoneNumber", ""),
-                           transfer=sip_transfer(ctx, participant))
+    desk = await open_call(room, caller_id=caller_number(participant), transfer=sip_transfer(ctx, participant, room))
     stt, model, tts = provider_models()
     session = build_session(desk, llm=model, stt=stt, tts=tts, vad=ctx.proc.userdata.get("vad"))
     run = CallRun(desk, session)
@@ -404,7 +430,7 @@ async def entrypoint(ctx: JobContext) -> None:
         await run.closed.wait()
         await run.finish()
     except Exception:
-        log.exception("call %s: the conversation failed", ctx.room.name)
+        log.exception("call %s: the conversation failed", room)
         await run.finish(failed=True)
         raise
     finally:
