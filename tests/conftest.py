@@ -182,6 +182,7 @@ def page(monkeypatch):
     the test makes; the check is lifted for this test only, and the browser
     is started and stopped per test so no loop outlives it."""
     _require_chromium()
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -190,6 +191,10 @@ def page(monkeypatch):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(10_000)
         yield context.new_page()
+        # The test's ORM calls ran under Playwright's loop, in a context
+        # pytest-django's own clean-up does not reach: close them here, or
+        # PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
         context.close()
         browser.close()
 
