@@ -56,6 +56,8 @@ def clinic(request):
     from clinic.access import can_use_dashboard
     from clinic.models import ClinicProfile
 
+    if getattr(request, "htmx", False) and not request.htmx.boosted:
+        return {}  # fragments (modals, table refreshes) carry no navigation
     if not getattr(request, "user", None) or not can_use_dashboard(request.user):
         return {"clinic_name": ""}
     return {

@@ -21,7 +21,10 @@
   }
 
   function openDialog(dialog) {
-    if (!dialog.open) dialog.showModal();
+    // A swap inside an open dialog (the free times, the patient matches)
+    // must not pull focus away from the field the user is working in.
+    if (dialog.open) return;
+    dialog.showModal();
     var field = firstField(dialog);
     if (field) field.focus();
   }
