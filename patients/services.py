@@ -6,10 +6,16 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from patients.models import Patient
 from patients.phone import InvalidPhoneNumber, normalize_phone
+
+
+# Sent after commit with patient_id: their appointments went with them, so
+# open dashboards must refresh (voiceagent.livecalls listens).
+patient_deleted = Signal()
 
 
 class PatientError(Exception):
@@ -126,4 +132,7 @@ def patient_update(
 
 def patient_delete(*, patient: Patient) -> None:
     """Delete the patient and their appointments (interfaces ask first when any are upcoming)."""
-    patient.delete()
+    patient_id = patient.pk
+    with transaction.atomic():
+        patient.delete()
+        transaction.on_commit(lambda: patient_deleted.send(sender=Patient, patient_id=patient_id))

@@ -334,3 +334,13 @@ def on_appointment_changed(sender, *, appointment, action: str, **kwargs) -> Non
         async_to_sync(get_channel_layer().group_send)(GROUP, event)
     except Exception as exc:  # noqa: BLE001 - the booking is committed; a missed refresh is not fatal
         log.warning("appointment.changed event not sent (%s)", type(exc).__name__)
+
+
+def on_patient_deleted(sender, *, patient_id: int, **kwargs) -> None:
+    """patients.services.patient_deleted receiver: their appointments are gone too."""
+    event = {"type": "appointment.changed", "appointment": {"id": None, "action": "patient_deleted",
+                                                             "patient_id": patient_id}}
+    try:
+        async_to_sync(get_channel_layer().group_send)(GROUP, event)
+    except Exception as exc:  # noqa: BLE001 - the delete is committed; a missed refresh is not fatal
+        log.warning("appointment.changed event not sent (%s)", type(exc).__name__)

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from clinic.asgi import application
-from tests.factories import PatientFactory, ProviderFactory, UserFactory
+from tests.factories import AppointmentFactory, PatientFactory, ProviderFactory, UserFactory
 from tests.when import local_dt
 from voiceagent import consumers, livecalls
 from voiceagent.livecalls import LiveCall, Stage
@@ -180,4 +180,19 @@ async def test_a_quiet_socket_stays_open_past_the_channel_layers_5_second_wait(r
     call = await LiveCall.start("room-after-quiet")
     assert (await receive(socket, "call.updated"))["call"]["room"] == "room-after-quiet"
     await call.end()
+    await socket.disconnect()
+
+
+async def test_deleting_a_patient_tells_the_dashboards(receptionist, monday):
+    from patients.services import patient_delete
+
+    appointment = await sync_to_async(AppointmentFactory)(start=local_dt(monday, 10))
+    socket, connected = await open_socket(receptionist)
+    assert connected
+    await receive(socket, "snapshot")
+
+    await sync_to_async(patient_delete)(patient=appointment.patient)
+    changed = await receive(socket, "appointment.changed")
+    assert changed["appointment"] == {"id": None, "action": "patient_deleted",
+                                      "patient_id": appointment.patient_id}
     await socket.disconnect()
