@@ -166,6 +166,10 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         provider_id = request.GET.get("provider", "")
         if provider_id.isdigit():
             initial["provider"] = Provider.objects.filter(pk=provider_id, is_active=True).first()
+        patient_id = request.GET.get("patient", "")
+        if patient_id.isdigit():
+            # "Book for this patient" on the patient page: already picked.
+            initial["patient"] = Patient.objects.filter(pk=patient_id).first()
         return _render_form(request, AppointmentForm(initial=initial))
 
     form = AppointmentForm(request.POST)

@@ -231,6 +231,14 @@ def test_new_appointment_form_is_a_modal_with_the_active_providers(staff_client,
     assert "Dr Ayesha Khan" in html and "Dr Retired" not in html
 
 
+def test_booking_from_the_patient_page_starts_with_that_patient_picked(staff_client, khan, ali):
+    PatientFactory(full_name="Ali Khan")
+    html = staff_client.get(reverse("appointment_new"), {"patient": ali.pk}, **HTMX).content.decode()
+    picked = re.search(r'<input type="radio" name="patient" value="(\d+)"[^>]*checked', html)
+    assert picked and int(picked.group(1)) == ali.pk
+    assert "Ali Khan" not in html
+
+
 def test_booking_through_the_form(staff_client, khan, ali, monday):
     start = local_dt(monday, 10)
     response = staff_client.post(reverse("appointment_new"), booking_form(provider=khan, start=start, patient=ali, reason="Fever"), **HTMX)
