@@ -219,7 +219,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 RECEPTIONIST_GROUP = "Receptionists"
-# Failed logins per username+address before a lock-out, and how long it lasts.
+# Failed logins for one username before a lock-out (one client address gets
+# four times as many, see clinic.forms), and how long the lock-out lasts.
 LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
