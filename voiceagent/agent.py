@@ -412,16 +412,24 @@ async def entrypoint(ctx: JobContext) -> None:
         log.warning("call %s: nobody joined; ending the job", room)
         ctx.shutdown(reason="no caller")
         return
-    desk = await open_call(room, caller_id=caller_number(participant), transfer=sip_transfer(ctx, participant, room))
+    # Built before the call is opened: a provider client that cannot be built
+    # must not leave an "in progress" call on the live panel.
     stt, model, tts = provider_models()
+    desk = await open_call(room, caller_id=caller_number(participant), transfer=sip_transfer(ctx, participant, room))
     session = build_session(desk, llm=model, stt=stt, tts=tts, vad=ctx.proc.userdata.get("vad"))
     run = CallRun(desk, session)
     ctx.add_shutdown_callback(run.finish)
+    # A fake job (simulate_job) runs in LiveKit's mock room: nobody speaks or
+    # listens there, so no audio, and no speech bought from ElevenLabs for
+    # nobody. `console` brings its own terminal I/O and ignores these options.
+    audio = not ctx.is_fake_job()
     try:
         await run.start(
             room=ctx.room,
             room_options=room_io.RoomOptions(
                 participant_identity=participant.identity,
+                audio_input=audio,
+                audio_output=audio,
                 close_on_disconnect=True,
                 # Closing the session (end_call, silence, time limit) hangs up on the caller.
                 delete_room_on_close=True,

@@ -160,6 +160,12 @@ def worker_env(monkeypatch):
     """The forkserver and its job processes read settings from the environment: point them at this test's database."""
     monkeypatch.setenv("DATABASE_URL", _database_url())
     monkeypatch.setenv("LIVEKIT_URL", "")
+    # One forkserver serves the whole test run (multiprocessing keeps it), so
+    # the first test to start it decides its environment for all of them.
+    # The provider clients are built as a real call builds them and never
+    # used: a fake job has no audio, and nobody speaks to the model.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-no-network")
+    monkeypatch.setenv("ELEVEN_API_KEY", "no-network")
 
 
 def _calls_when(n: int, timeout: float) -> list[Call]:
@@ -204,3 +210,54 @@ async def test_a_job_process_runs_the_entrypoint_with_django_and_the_prewarmed_v
     # ...and wrote through the ORM to this test's database, whichever it is.
     assert {c.usage["vendor"] for c in calls} == {connection.vendor}
 
+
+
+
+def _live_call(room: str, timeout: float) -> dict | None:
+    from voiceagent.livecalls import active_calls
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in active_calls() if c["room"] == room]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    return None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_receptionist_answers_a_simulated_call_in_a_job_process(worker_env, clinic):
+    """The real entrypoint in a forked job process, on LiveKit's mock room (what `console` runs).
+
+    The mock caller has no phone number and the mock room is called "console":
+    the call must still be recorded under its own room, as a withheld number.
+    """
+    from voiceagent.worker import build_server
+
+    server = build_server()  # voiceagent.agent.entrypoint
+    started = asyncio.Event()
+    server.on("worker_started", started.set)
+    running = asyncio.create_task(server.run(devmode=True, unregistered=True))
+    try:
+        await asyncio.wait_for(started.wait(), 60)
+        await server.simulate_job("call-sim-1", fake_job=True)
+        # What the receptionist sees on the live panel while the call goes on.
+        live = await sync_to_async(_live_call)("call-sim-1", 60)
+        during = await sync_to_async(_calls_when)(1, 5)
+        # The greeting goes out the moment the session starts (text only here:
+        # no speech to wait for); give a loaded machine a moment.
+        await asyncio.sleep(3)
+    finally:
+        # Ops stopping the worker ends the call, which is recorded on the way out.
+        await server.aclose()
+        running.cancel()
+
+    assert live is not None, "the call never reached the live panel"
+    assert live["caller_phone"] == ""
+    assert [(c.room, c.outcome, c.caller_phone) for c in during] == [("call-sim-1", Call.Outcome.IN_PROGRESS, "")]
+    call = await Call.objects.aget(room="call-sim-1")
+    # Nobody spoke, so the call counts as abandoned; what the agent said is on record.
+    assert call.outcome == Call.Outcome.ABANDONED and call.ended_at is not None
+    assert call.transcript[0]["role"] == "assistant"
+    assert call.transcript[0]["text"].startswith("Hello, thank you for calling Sunrise Family Clinic.")
+    assert await sync_to_async(_live_call)("call-sim-1", 0) is None
