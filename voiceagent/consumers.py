@@ -10,7 +10,10 @@ expires. So the consumer also re-sends the snapshot every
 `SNAPSHOT_SECONDS`, and open panels drop such calls without a reload. The
 timer does not send it itself: it posts a `snapshot.refresh` message to the
 consumer's own channel, so the refresh is handled in turn with the group
-events and a snapshot never overtakes an event that came before it.
+events and a snapshot never overtakes an event that came before it. On the
+same beat it checks that the session still exists and the user may still use
+the dashboard: a tab that signed out (or whose account lost the role) stops
+receiving health data within `SNAPSHOT_SECONDS`.
 Messages the browser receives:
 
     {"type": "snapshot", "calls": [call, ...]}       replaces what it shows
@@ -28,6 +31,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from clinic.access import can_use_dashboard
 from voiceagent import livecalls
@@ -86,7 +90,19 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
                 log.warning("live calls refresh not queued (%s)", type(exc).__name__)
 
     async def snapshot_refresh(self, event):
+        if not await self._still_allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         await self.send_snapshot()
+
+    @database_sync_to_async
+    def _still_allowed(self) -> bool:
+        session = self.scope.get("session")
+        user = self.scope.get("user")
+        if session is None or not session.session_key or not session.exists(session.session_key):
+            return False
+        fresh = get_user_model().objects.filter(pk=user.pk).first()
+        return can_use_dashboard(fresh)
 
     # Group events: the dict sent to the group is exactly what the browser gets.
 

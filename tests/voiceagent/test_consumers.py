@@ -196,3 +196,37 @@ async def test_deleting_a_patient_tells_the_dashboards(receptionist, monday):
     assert changed["appointment"] == {"id": None, "action": "patient_deleted",
                                       "patient_id": appointment.patient_id}
     await socket.disconnect()
+
+
+async def test_signing_out_elsewhere_closes_the_socket_at_the_next_refresh(receptionist, monkeypatch):
+    monkeypatch.setattr(consumers, "SNAPSHOT_SECONDS", 0.3)
+    client = Client()
+    await sync_to_async(client.force_login)(receptionist)
+    socket = WebsocketCommunicator(application, URL, headers=[
+        (b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    await receive(socket, "snapshot")
+    await receive(socket, "snapshot")  # refreshes arrive while signed in
+
+    await sync_to_async(client.logout)()  # the same session, signed out in another tab
+    async with asyncio.timeout(5):
+        while True:
+            output = await socket.receive_output(timeout=5)
+            if output["type"] == "websocket.close":
+                break
+    assert output["code"] == consumers.CLOSE_FORBIDDEN
+    await socket.wait()
+
+
+async def test_losing_the_role_closes_the_socket_at_the_next_refresh(receptionist, monkeypatch):
+    monkeypatch.setattr(consumers, "SNAPSHOT_SECONDS", 0.3)
+    socket, connected = await open_socket(receptionist)
+    assert connected
+    await receive(socket, "snapshot")
+    await sync_to_async(receptionist.groups.clear)()
+    async with asyncio.timeout(5):
+        while (output := await socket.receive_output(timeout=5))["type"] != "websocket.close":
+            pass
+    assert output["code"] == consumers.CLOSE_FORBIDDEN
+    await socket.wait()
