@@ -21,6 +21,7 @@
   var socket = null;
   var attempts = 0;
   var reconnectTimer = null;
+  var stopped = false;
 
   function $(id) { return document.getElementById(id); }
 
@@ -184,14 +185,20 @@
       try { message = JSON.parse(event.data); } catch (err) { return; }
       handle(message);
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       socket = null;
+      if (event.code === 4403) {
+        // The server closed it: this tab's session ended or lost the role. Retrying would not help.
+        stopped = true;
+        setStatus("stopped", "Signed out; reload the page to sign in again.");
+        return;
+      }
       scheduleReconnect();
     });
   }
 
   function reconnectNow() {
-    if (socket) return;
+    if (socket || stopped) return;
     if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
     attempts = 0;
     connect();
