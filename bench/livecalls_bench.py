@@ -65,6 +65,19 @@ def _child_env() -> dict:
     return env
 
 
+def _delete_own_keys() -> None:
+    """Sessions and channel groups of this run (its own prefix) out of a shared Redis."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def _start_daphne(port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "clinic.asgi:application"], cwd=common.ROOT, env=_child_env(),
@@ -168,6 +181,7 @@ def main() -> None:
         if daphne:
             daphne.terminate()
             daphne.wait(timeout=10)
+        _delete_own_keys()
         if redis:
             redis.stop()
 
