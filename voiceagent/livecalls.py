@@ -313,6 +313,31 @@ async def aactive_calls() -> list[dict]:
         await client.aclose()
 
 
+_pending: set[asyncio.Task] = set()
+
+
+def _send_from_sync(event: dict) -> None:
+    """Send from sync code (an on_commit hook); the change is committed, so a missed event is only logged.
+
+    Usually there is no event loop in this thread (a request thread, a
+    sync_to_async worker) and we wait for the send. If sync code runs inside a
+    loop's thread, waiting would deadlock it: the send is scheduled on that loop.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        task = loop.create_task(_send(event))
+        _pending.add(task)  # keep a reference until it is done
+        task.add_done_callback(_pending.discard)
+        return
+    try:
+        async_to_sync(get_channel_layer().group_send)(GROUP, event)
+    except Exception as exc:  # noqa: BLE001 - a missed refresh is not fatal
+        log.warning("%s event not sent (%s)", event.get("type"), type(exc).__name__)
+
+
 def on_appointment_changed(sender, *, appointment, action: str, **kwargs) -> None:
     """scheduling.services.appointment_changed receiver (connected in apps.py).
 
@@ -330,17 +355,11 @@ def on_appointment_changed(sender, *, appointment, action: str, **kwargs) -> Non
             "start": _iso(appointment.start),
         },
     }
-    try:
-        async_to_sync(get_channel_layer().group_send)(GROUP, event)
-    except Exception as exc:  # noqa: BLE001 - the booking is committed; a missed refresh is not fatal
-        log.warning("appointment.changed event not sent (%s)", type(exc).__name__)
+    _send_from_sync(event)
 
 
 def on_patient_deleted(sender, *, patient_id: int, **kwargs) -> None:
     """patients.services.patient_deleted receiver: their appointments are gone too."""
     event = {"type": "appointment.changed", "appointment": {"id": None, "action": "patient_deleted",
                                                              "patient_id": patient_id}}
-    try:
-        async_to_sync(get_channel_layer().group_send)(GROUP, event)
-    except Exception as exc:  # noqa: BLE001 - the delete is committed; a missed refresh is not fatal
-        log.warning("appointment.changed event not sent (%s)", type(exc).__name__)
+    _send_from_sync(event)

@@ -97,3 +97,20 @@ def test_slot_labels_are_in_the_clinic_time_zone(monday):
     assert livecalls.slot_label(slot.astimezone(dt_timezone.utc).isoformat()) == f"Mon {monday.day} {slot:%b}, 09:00"
     assert livecalls.slot_label("") == ""
     assert livecalls.slot_label("not a time") == "not a time"
+
+
+async def test_an_appointment_change_announced_inside_an_event_loop_thread_still_goes_out():
+    # Sync code run in a loop's thread (a test, a careless caller) must neither deadlock nor drop the event.
+    from types import SimpleNamespace
+
+    from channels.layers import get_channel_layer
+    from django.utils import timezone
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(livecalls.GROUP, channel)
+    appointment = SimpleNamespace(pk=7, status="booked", provider_id=1, patient_id=2, start=timezone.now())
+    livecalls.on_appointment_changed(None, appointment=appointment, action="booked")
+    message = await asyncio.wait_for(layer.receive(channel), 5)
+    assert message["type"] == "appointment.changed"
+    assert (message["appointment"]["id"], message["appointment"]["action"]) == (7, "booked")
