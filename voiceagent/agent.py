@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
@@ -273,6 +273,17 @@ def provider_models():
     return stt, model, tts
 
 
+async def close_db() -> None:
+    """Close the database connections of the thread the async ORM runs on.
+
+    Every `a...` ORM call and sync_to_async function of a job runs on one
+    asgiref thread, whose connection no request cycle ever closes (and
+    CONN_MAX_AGE keeps it open on purpose). A call's end is the moment: left
+    open, it idles on the server until the process dies.
+    """
+    await sync_to_async(connections.close_all)()
+
+
 class CallRun:
     """One conversation from greeting to record: silence, time limit, heartbeat, the Call record."""
 
@@ -283,7 +294,7 @@ class CallRun:
         self.closed = asyncio.Event()
         self.silence_prompts = 0
         self._tasks: list[asyncio.Task] = []
-        self._finished = False
+        self._record: asyncio.Task[Call] | None = None
         session.on("close", lambda _ev: self.closed.set())
         session.on("user_state_changed", self._on_user_state)
 
@@ -332,10 +343,18 @@ class CallRun:
         await asyncio.gather(self.desk.live.heartbeat(), self.desk.store.flush())
 
     async def finish(self, *, failed: bool = False) -> Call:
-        """Record the call (transcript, figures, outcome), refresh the caller's profile, clear live state."""
-        if self._finished:
-            return await Call.objects.aget(pk=self.desk.call_id)
-        self._finished = True
+        """Record the call (transcript, figures, outcome), refresh the caller's profile, clear live state.
+
+        Called on every way out (the end of the conversation, a failure, the
+        job's shutdown); it runs once, and every caller gets the same record.
+        """
+        if self._record is None:
+            self._record = asyncio.create_task(self._finish(failed), name="call-finish")
+        # Shielded: a cancelled caller (an entrypoint LiveKit gave up on) must
+        # not cancel the recording; the shutdown callback waits for it too.
+        return await asyncio.shield(self._record)
+
+    async def _finish(self, failed: bool) -> Call:
         for task in self._tasks:
             task.cancel()
         desk, ctx = self.desk, self.desk.context
@@ -352,6 +371,7 @@ class CallRun:
         await desk.live.end()
         await desk.store.delete()
         await desk.store.close()
+        await close_db()
         log.info("call %s: ended (%s, %d turns)", ctx.room, call.outcome, call.turns)
         return call
 
@@ -442,5 +462,5 @@ async def entrypoint(ctx: JobContext) -> None:
         await run.finish(failed=True)
         raise
     finally:
-        await sync_to_async(close_old_connections)()
+        await close_db()
     ctx.shutdown(reason="call ended")

@@ -20,6 +20,23 @@ CALLER = "+923001234567"
 _rooms = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _close_async_orm_connection():
+    """Close the connection of asgiref's ORM thread after each test.
+
+    An async test's `a...` ORM calls and sync_to_async functions run on
+    asgiref's single thread, whose connection pytest-django never closes: on
+    PostgreSQL it would stop the test database from being dropped at the end.
+    (A call closes it at its end, as production needs; a test that queries
+    after the call opens it again.)
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture
 def clinic(db):
     return clinic_profile(
