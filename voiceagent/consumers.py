@@ -14,6 +14,7 @@ events and a snapshot never overtakes an event that came before it. On the
 same beat it checks that the session still exists and the user may still use
 the dashboard: a tab that signed out (or whose account lost the role) stops
 receiving health data within `SNAPSHOT_SECONDS`.
+
 Messages the browser receives:
 
     {"type": "snapshot", "calls": [call, ...]}       replaces what it shows
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 
 # Close code for "not allowed" (4000-4999 are the application's own).
 CLOSE_FORBIDDEN = 4403
-SNAPSHOT_SECONDS = 20
+# A dead worker's record expires TTL_SECONDS (45) after its last heartbeat;
+# with a refresh every 15 s its row is gone from open panels within a minute.
+SNAPSHOT_SECONDS = 15
 
 
 class LiveCallsConsumer(AsyncJsonWebsocketConsumer):

@@ -35,7 +35,7 @@ clinic's national format, `requested_slot_label` in the clinic's time zone),
 so the browser shows what the server would render without a lookup.
 
 The consumer (voiceagent.consumers) sends a snapshot on connect and again
-every few seconds, so a call that expired without `call.ended` leaves open
+every 15 seconds, so a call that expired without `call.ended` leaves open
 panels too. `manage.py simulate_calls` drives made-up calls through
 `LiveCall` from its own process.
 """

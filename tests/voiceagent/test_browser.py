@@ -135,3 +135,21 @@ def test_the_page_reconnects_by_itself_and_rereads_the_state(logged_in_page, liv
     finally:
         out = stop(sim)
     assert sim.returncode == 0, out
+
+
+def test_started_n_min_ago_keeps_ticking(logged_in_page, live_server_url):
+    from playwright.sync_api import expect
+
+    page = logged_in_page
+    page.clock.install()  # the page's own clock, so minutes pass without waiting for them
+    page.goto(f"{live_server_url}/calls/live/")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    sim = simulator("--forever", "--calls", "1", "--interval", "60")
+    try:
+        started = page.locator("#live-calls-body tr .live-started")
+        expect(started).to_have_text("just now", timeout=20_000)
+        page.clock.fast_forward("03:05")
+        expect(started).to_have_text("3 min ago")
+    finally:
+        out = stop(sim)
+    assert sim.returncode == 0, out
