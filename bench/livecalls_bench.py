@@ -135,7 +135,8 @@ async def run_clients(url, cookie, origin, dashboards: int, seconds: float, writ
     ready = [asyncio.Event() for _ in clients]
     done = asyncio.Event()
     async with aiohttp.ClientSession() as session:
-        tasks = [asyncio.create_task(c.listen(session, url, headers, r, done)) for c, r in zip(clients, ready)]
+        tasks = [asyncio.create_task(c.listen(session, url, headers, r, done))
+                 for c, r in zip(clients, ready, strict=True)]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
 
         writer = await asyncio.create_subprocess_exec(

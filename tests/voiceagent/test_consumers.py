@@ -1,4 +1,4 @@
-"""The live-calls WebSocket through the real ASGI stack (origin check, sessions, auth) on the real Redis channel layer."""
+"""The live-calls WebSocket through the real ASGI stack (origin, session, auth) on the real Redis channel layer."""
 
 from __future__ import annotations
 
