@@ -185,3 +185,19 @@ def test_live_calls_page_renders_the_calls_under_way(desk, monday):
     assert "withheld" in page and "Unknown caller" in page and "just now" in page
     assert page.index('data-room="room-1"') < page.index('data-room="room-2"')  # oldest first
     assert 'id="live-calls-empty" class="empty" hidden' in page
+
+
+def test_a_live_call_of_a_known_patient_links_to_their_page(desk):
+    patient = PatientFactory(full_name="Sara Ahmed")
+
+    async def call():
+        live = await LiveCall.start("room-p", caller_phone=patient.phone, caller_name="Sara Ahmed",
+                                    patient_id=patient.pk)
+        await live.close()
+
+    asyncio.run(call())
+    response = desk.get(reverse("live_calls"))
+    page = response.content.decode()
+    assert f'href="{reverse("patient_detail", args=[patient.pk])}"' in page
+    # live.js fills the same link for calls that arrive later.
+    assert f'data-patient-url="{reverse("patient_detail", args=[0]).replace("/0/", "/{id}/")}"' in page
