@@ -84,6 +84,8 @@ class Command(BaseCommand):
             asyncio.run(self._run(calls=calls, interval=interval,
                                   duration=duration or interval * len(FLOW), once=once,
                                   rate=updates_per_second, prefix=prefix, rng=random.Random(seed)))
+        except KeyboardInterrupt:
+            pass  # Ctrl+C just as the run finished: its calls have already ended
         finally:
             if redis:
                 redis.stop()
