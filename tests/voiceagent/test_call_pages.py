@@ -201,3 +201,11 @@ def test_a_live_call_of_a_known_patient_links_to_their_page(desk):
     assert f'href="{reverse("patient_detail", args=[patient.pk])}"' in page
     # live.js fills the same link for calls that arrive later.
     assert f'data-patient-url="{reverse("patient_detail", args=[0]).replace("/0/", "/{id}/")}"' in page
+
+
+def test_a_message_the_caller_left_for_staff_is_on_the_call_page(desk):
+    call = CallFactory(outcome=Call.Outcome.TRANSFERRED, message="Please call back about the lab results.")
+    page = desk.get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert "Message for staff" in page and "Please call back about the lab results." in page
+    quiet = CallFactory(outcome=Call.Outcome.INFO)
+    assert "Message for staff" not in desk.get(reverse("call_detail", args=[quiet.pk])).content.decode()
