@@ -27,10 +27,10 @@ def url_or_none(name: str, *args) -> str | None:
 def _live_call_count() -> int | None:
     # The count in the navigation is live.js's job after load; this is its
     # first value. A Redis outage must not take the dashboard down with it.
-    from voiceagent.livecalls import active_calls
+    from voiceagent.livecalls import active_call_count
 
     try:
-        return len(active_calls())
+        return active_call_count()
     except Exception as exc:  # noqa: BLE001
         log.warning("live-call count unavailable (%s)", type(exc).__name__)
         return None

@@ -28,7 +28,8 @@ heartbeat, so the panel catches up when Redis returns.
 `LiveCall.sent` counts the `call.updated` events a handle got out; callers
 may ignore both (the benchmark uses them to count lost events).
 
-Readers: `active_calls()` (sync, for page renders) and `aactive_calls()`.
+Readers: `active_calls()` (sync, for page renders), `aactive_calls()`, and
+`active_call_count()` (the navigation badge).
 Each call is `CallState.as_dict()`: the fields above plus labels computed by
 the writer for the panel (`stage_label`, `caller_phone_display` in the
 clinic's national format, `requested_slot_label` in the clinic's time zone),
@@ -155,13 +156,19 @@ def _async_client() -> aredis.Redis:
     )
 
 
+_sync_pools: dict[str, redis.ConnectionPool] = {}
+
+
 def _sync_client() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        decode_responses=True,
-    )
+    # One pool per process (per URL: tests repoint REDIS_URL): every page
+    # render reads the live-call count, and a fresh connection each time
+    # would cost a connect per request.
+    pool = _sync_pools.get(settings.REDIS_URL)
+    if pool is None:
+        pool = _sync_pools[settings.REDIS_URL] = redis.ConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True,
+        )
+    return redis.Redis(connection_pool=pool)
 
 
 @dataclass
@@ -295,6 +302,15 @@ def active_calls() -> list[dict]:
         pipe.zrangebyscore(index, now, "+inf")
         _, rooms = pipe.execute()
         return _parse(client.mget([_key(r) for r in rooms])) if rooms else []
+    finally:
+        client.close()
+
+
+def active_call_count() -> int:
+    """How many calls are under way (the navigation badge); O(log n), no records read."""
+    client = _sync_client()
+    try:
+        return client.zcount(_index_key(), time.time(), "+inf")
     finally:
         client.close()
 

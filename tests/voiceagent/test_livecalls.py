@@ -114,3 +114,17 @@ async def test_an_appointment_change_announced_inside_an_event_loop_thread_still
     message = await asyncio.wait_for(layer.receive(channel), 5)
     assert message["type"] == "appointment.changed"
     assert (message["appointment"]["id"], message["appointment"]["action"]) == (7, "booked")
+
+
+async def test_the_count_in_the_navigation_follows_the_calls():
+    from asgiref.sync import sync_to_async
+
+    count = sync_to_async(livecalls.active_call_count)
+    assert await count() == 0
+    first = await LiveCall.start("count-1")
+    second = await LiveCall.start("count-2")
+    assert await count() == 2
+    await first.end()
+    assert await count() == 1
+    await second.end()
+    assert await count() == 0
