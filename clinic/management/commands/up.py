@@ -60,6 +60,7 @@ class Command(BaseCommand):
             for role, username, password in demo.ensure_logins():
                 self.stdout.write(f"  {role + ' login:':<24} {username} / {password}")
             self.stdout.write(f"  {'admin:':<24} {url}admin/")
+            self.stdout.write(f"  {'made-up live calls:':<24} uv run manage.py simulate_calls  (another terminal)")
             self.stdout.write("Press Ctrl+C to stop.\n")
             # Daphne's runserver serves the ASGI app (HTTP and WebSockets);
             # insecure_serving lets it serve static files with DEBUG off too,
