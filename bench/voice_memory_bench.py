@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -77,17 +79,26 @@ async def busy_entrypoint(ctx: JobContext) -> None:
 
     folder = Path(os.environ["VOICE_BENCH_DIR"])
     room = ctx.job.room.name
+    steps = [("job started", memory_mb(os.getpid())["private"])]
+    modules = set(sys.modules)
     provider_models()  # the real plugin clients a call builds (no request is made)
+    steps.append(("provider clients built", memory_mb(os.getpid())["private"]))
     today = timezone.localdate()
     monday = today + timedelta(days=7 - today.weekday())
     caller = f"+92300{int(time.time() * 1000) % 10_000_000:07d}"
     desk = await open_call(room, caller_id=caller)
+    steps.append(("call opened (record, live, context)", memory_mb(os.getpid())["private"]))
     session = build_session(desk, llm=ScriptedLLM(_script(monday.isoformat())), vad=None)
     run = CallRun(desk, session)
     async with session:
         await run.start(wait_for_greeting=True)
+        steps.append(("session started, greeting out", memory_mb(os.getpid())["private"]))
         for line in LINES:
             await session.run(user_input=line)
+        steps.append((f"{len(LINES)} turns with tools", memory_mb(os.getpid())["private"]))
+        # A module imported here is this call's private copy: voiceagent/preload.py imports them once.
+        steps.append(("modules imported by the call", sorted(set(sys.modules) - modules)))
+        (folder / f"{room}.steps").write_text(json.dumps(steps))
         (folder / f"{room}.busy").write_text(f"{os.getpid()} {len(session.history.items)}")
         while not (folder / f"{room}.stop").exists():
             await asyncio.sleep(0.1)
@@ -143,6 +154,13 @@ async def run(calls: int) -> None:
           f"{memory_mb(forkserver)['rss']:.0f} MB RSS" if forkserver else "")
     _report("idle job process (prewarmed, waiting)", idle_mem)
     _report(f"busy job process (scripted call, {len(LINES)} turns)", busy_mem)
+    print("private memory of a busy job, step by step (first call):")
+    before = None
+    *steps, (_, imported) = json.loads((folder / f"{rooms[0]}.steps").read_text())
+    for what, mb in steps:
+        print(f"  {what:<42} {mb:6.1f} MB" + (f"  (+{mb - before:.1f})" if before is not None else ""))
+        before = mb
+    print(f"modules the call imported itself (not preloaded): {', '.join(imported) or 'none'}")
     print(f"calls recorded: {', '.join(outcomes)}")
     worst = max(m["private"] for m in busy_mem)
     print(f"target < {TARGET_MB} MB private per job: {'ok' if worst < TARGET_MB else 'OVER TARGET'}")

@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 # memory of a job process). `voiceagent.boot` first: it sets Django up. The
 # provider plugins are imported by the call itself otherwise, blocking its
 # event loop for seconds and costing each call its own copy.
-PRELOAD = ["voiceagent.boot", "voiceagent.agent", "livekit.plugins.openai", "livekit.plugins.elevenlabs"]
+PRELOAD = ["voiceagent.boot", "voiceagent.agent", "livekit.plugins.openai", "livekit.plugins.elevenlabs",
+           "voiceagent.preload"]
 
 # Shared by every job process: how much memory a call may take before LiveKit
 # warns, and before it kills the call's process so that one runaway call
