@@ -15,7 +15,9 @@ from __future__ import annotations
 import voiceagent.boot  # noqa: F401, I001 - first: Django must be ready before any model import
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 
@@ -260,14 +262,39 @@ def build_session(desk: FrontDesk, *, llm, stt=None, tts=None, vad=None) -> Agen
     )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verified TLS context per process, for the model providers' HTTPS.
+
+    Each HTTP client would otherwise load the system's CA store for itself:
+    about 150 ms on the call's event loop and a megabyte of the call's own
+    memory, twice (LLM and STT). voiceagent.preload builds it in the
+    forkserver, so every call shares one.
+    """
+    return ssl.create_default_context()
+
+
 def provider_models():
     """STT, LLM and TTS from settings (OpenAI or an OpenAI-compatible server; ElevenLabs)."""
+    import httpx2
+    import openai as openai_sdk
     from livekit.plugins import elevenlabs, openai
 
-    base_url = settings.OPENAI_BASE_URL or None
-    model = openai.LLM(model=settings.OPENAI_LLM_MODEL, base_url=base_url, api_key=settings.OPENAI_API_KEY)
-    stt = openai.STT(model=settings.OPENAI_STT_MODEL, language=settings.STT_LANGUAGE,
-                     base_url=base_url, api_key=settings.OPENAI_API_KEY)
+    # One client for the LLM and the STT (same server, same key), as the
+    # plugin would build each: no retries of its own (LiveKit retries), its timeouts.
+    client = openai_sdk.AsyncClient(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL or None,
+        max_retries=0,
+        http_client=httpx2.AsyncClient(
+            verify=tls_context(),
+            timeout=httpx2.Timeout(connect=15.0, read=5.0, write=5.0, pool=5.0),
+            follow_redirects=True,
+            limits=httpx2.Limits(max_connections=50, max_keepalive_connections=50, keepalive_expiry=120),
+        ),
+    )
+    model = openai.LLM(model=settings.OPENAI_LLM_MODEL, client=client)
+    stt = openai.STT(model=settings.OPENAI_STT_MODEL, language=settings.STT_LANGUAGE, client=client)
     voice = {"voice_id": settings.ELEVEN_VOICE_ID} if settings.ELEVEN_VOICE_ID else {}
     tts = elevenlabs.TTS(model=settings.ELEVEN_MODEL, api_key=settings.ELEVEN_API_KEY, **voice)
     return stt, model, tts

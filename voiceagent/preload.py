@@ -18,7 +18,11 @@ import phonenumbers
 from django.conf import settings
 from django.utils import formats
 
+from voiceagent.agent import tls_context
+
 # Spoken dates read the locale's format module; callers' numbers read the
 # clinic region's numbering plan. Both are loaded on first use, then cached.
 formats.get_format("DATE_FORMAT")
 phonenumbers.example_number(settings.PHONE_REGION)
+# The CA store, loaded once for every call's HTTPS to the model providers.
+tls_context()
