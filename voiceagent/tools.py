@@ -35,7 +35,7 @@ from patients.selectors import patients_for_phone
 from patients.services import PatientError, clean_name, clean_phone, patient_find_or_create
 from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
-from scheduling.models import Appointment, Provider
+from scheduling.models import Appointment, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls
 from voiceagent.context import CallContext, CallerProfile, ContextStore
@@ -87,12 +87,11 @@ def _parse_part(raw: str) -> PartOfDay | None:
         raise ToolError("time_of_day must be morning, afternoon, evening or empty.") from None
 
 
-def _find_provider(name: str) -> Provider | None:
+def _find_provider(name: str, providers: list[Provider]) -> Provider | None:
     """The active provider the caller means, None for "anyone"; ToolError when unclear."""
     words = [w for w in re.findall(r"[\w'-]+", (name or "").lower()) if w not in ("dr", "doctor", "the")]
     if not words or words in (["anyone"], ["anybody"], ["any"], ["first", "available"]):
         return None
-    providers = list(Provider.objects.filter(is_active=True).order_by("name"))
     matches = [p for p in providers if all(w in p.name.lower() for w in words)]
     if len(matches) == 1:
         return matches[0]
@@ -114,10 +113,17 @@ class FrontDesk:
     transfer: Transfer | None = None
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
+    _providers: list[Provider] = field(default_factory=list, repr=False)
 
     def prefetch(self) -> None:
-        """Read the clinic's hours and providers while the greeting plays, not in a turn."""
-        self._info = asyncio.create_task(sync_to_async(self._clinic_text)(), name="clinic-info")
+        """Read the providers and the clinic's hours while the greeting plays, not in a turn."""
+        self._info = asyncio.create_task(sync_to_async(self._read_clinic)(), name="clinic-info")
+
+    async def read_clinic(self) -> str:
+        """The clinic's text (and the call's provider list), read once per call."""
+        if self._info is None or (self._info.done() and (self._info.cancelled() or self._info.exception())):
+            self.prefetch()  # never started, or the database failed the first time: try again
+        return await self._info
 
     async def close(self) -> None:
         if self._info:
@@ -193,7 +199,7 @@ class FrontDesk:
         dob = _parse_day(date_of_birth)
         if dob and dob > timezone.localdate():
             raise await self._failed("That date of birth is in the future; ask the caller again.")
-        match = await sync_to_async(self._match_patient)(ctx.caller_phone, name)
+        match, upcoming = await sync_to_async(self._match_patient)(ctx.caller_phone, name, dob)
         if match is None:
             ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
             ctx.patient_name, ctx.date_of_birth = name, dob.isoformat() if dob else ""
@@ -221,41 +227,50 @@ class FrontDesk:
             )
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
         await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
-        upcoming = await Appointment.objects.filter(
-            pk__in=selectors.upcoming_for_patient(match.pk).values("pk")
-        ).acount()
         return (
             f"Identified {match.full_name}. They have {upcoming} upcoming appointment"
             f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
         )
 
     @staticmethod
-    def _match_patient(phone: str, name: str) -> Patient | None:
-        return patients_for_phone(phone).filter(full_name__iexact=name).first()
+    def _match_patient(phone: str, name: str, dob: date | None) -> tuple[Patient | None, int]:
+        """The patient of that name on that phone, and (once identified) their upcoming appointments: one trip."""
+        match = patients_for_phone(phone).filter(full_name__iexact=name).first()
+        if match is None or (match.date_of_birth and dob != match.date_of_birth):
+            return match, 0
+        upcoming = Appointment.objects.filter(pk__in=selectors.upcoming_for_patient(match.pk).values("pk")).count()
+        return match, upcoming
 
     # --- information ------------------------------------------------------------
 
     async def clinic_information(self) -> str:
         await self._stage(Stage.INFO)
-        if self._info is None:
-            self.prefetch()
-        return await self._info
+        return await self.read_clinic()
 
-    def _clinic_text(self) -> str:
-        clinic = ClinicProfile.load()
+    def _read_clinic(self) -> str:
+        # Kept for the call: find_free_times matches the caller's provider
+        # against it instead of reading all providers again in every turn.
+        self._providers = list(Provider.objects.filter(is_active=True).order_by("name", "pk"))
+        return self._clinic_text(self._providers)
+
+    def _clinic_text(self, providers: list[Provider]) -> str:
+        clinic = self.clinic
         lines = [f"Clinic: {clinic.name}."]
         if clinic.address:
             lines.append(f"Address: {clinic.address}.")
         if clinic.phone:
             lines.append(f"Phone: {spoken_digits(clinic.phone)}.")
-        providers = selectors.providers_with_hours()
+        # Plain rows, not model instances: this runs in the first second of every call.
+        rows = WorkingHours.objects.filter(provider__in=providers).values_list(
+            "provider_id", "weekday", "start_time", "end_time").order_by("weekday", "start_time")
+        week_of: dict[int, dict[int, list[str]]] = {}
         open_days: dict[int, tuple[time, time]] = {}
+        for provider_id, weekday, start, end in rows:
+            week_of.setdefault(provider_id, {}).setdefault(weekday, []).append(f"{start:%H:%M}-{end:%H:%M}")
+            first, last = open_days.get(weekday, (start, end))
+            open_days[weekday] = (min(first, start), max(last, end))
         for p in providers:
-            hours: dict[int, list[str]] = {}
-            for wh in p.working_hours.all():
-                hours.setdefault(wh.weekday, []).append(f"{wh.start_time:%H:%M}-{wh.end_time:%H:%M}")
-                first, last = open_days.get(wh.weekday, (wh.start_time, wh.end_time))
-                open_days[wh.weekday] = (min(first, wh.start_time), max(last, wh.end_time))
+            hours = week_of.get(p.pk, {})
             week = "; ".join(f"{WEEKDAYS[d]} {', '.join(h)}" for d, h in sorted(hours.items()))
             specialty = f" ({p.specialty})" if p.specialty else ""
             lines.append(f"{p.name}{specialty}: {week or 'no regular hours'}.")
@@ -288,8 +303,10 @@ class FrontDesk:
                 f"{date_format(wanted_day, 'l j F')} has already passed (today is "
                 f"{date_format(today, 'l j F Y')}). Ask for a day from today on."
             )
+        await self.read_clinic()  # the call's provider list, read while the greeting played
         try:
-            who, result, refusal = await sync_to_async(self._free_times)(provider, wanted_day, wanted_time, part)
+            who = _find_provider(provider, self._providers)
+            result, refusal = await sync_to_async(self._free_times)(who, wanted_day, wanted_time, part)
         except ToolError as exc:
             raise await self._failed(str(exc)) from None
         requested = (
@@ -312,15 +329,14 @@ class FrontDesk:
             + "; ".join(lines) + "."
         )
 
-    def _free_times(self, provider_name: str, day: date | None, at: time | None, part: PartOfDay | None):
-        who = _find_provider(provider_name)
+    def _free_times(self, who: Provider | None, day: date | None, at: time | None, part: PartOfDay | None):
         result = selectors.find_free_times(provider=who, day=day, at=at, part_of_day=part, limit=OFFER_LIMIT)
         refusal = ""
         if day and not result.requested_free:
             on_day = [s for s in result.slots if selectors.local(s.start).date() == day]
             if at or not on_day:
                 refusal = self._why_not(who, day, at, result)
-        return who, result, refusal
+        return result, refusal
 
     @staticmethod
     def _why_not(who: Provider | None, day: date, at: time | None, result) -> str:
