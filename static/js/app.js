@@ -44,7 +44,10 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function (evt) {
+  // After settle, not after swap: htmx wires up the new content's own
+  // triggers (the patient search, the free times) while settling, and a
+  // dialog shown before that would take keystrokes it cannot act on.
+  document.addEventListener("htmx:afterSettle", function (evt) {
     var box = container();
     if (!box || !(evt.detail.target === box || box.contains(evt.detail.target))) return;
     var dialog = box.querySelector("dialog.modal");
