@@ -18,7 +18,9 @@ import phonenumbers
 from django.conf import settings
 from django.utils import formats
 
-from voiceagent.agent import tls_context
+from livekit.agents import llm
+
+from voiceagent.agent import Receptionist, tls_context
 
 # Spoken dates read the locale's format module; callers' numbers read the
 # clinic region's numbering plan. Both are loaded on first use, then cached.
@@ -26,3 +28,6 @@ formats.get_format("DATE_FORMAT")
 phonenumbers.example_number(settings.PHONE_REGION)
 # The CA store, loaded once for every call's HTTPS to the model providers.
 tls_context()
+# The tools' JSON schemas, as every request to the model sends them (kept
+# by voiceagent.agent.cache_tool_schemas).
+llm.ToolContext(Receptionist(None, instructions="", greeting="").tools).parse_function_tools("openai", strict=True)

@@ -135,6 +135,11 @@ class ScriptedLLM(llm.LLM):
 
 class ScriptedStream(llm.LLMStream):
     async def _run(self) -> None:
+        # What the OpenAI plugin does before its request leaves (the chat in
+        # its format, every tool's schema): our process's share of a model
+        # turn, so bench/voice_bench.py counts it.
+        self._chat_ctx.to_provider_format(format="openai")
+        llm.ToolContext(self._tools).parse_function_tools("openai", strict=True)
         step = self._llm.next_step(Seen(self._chat_ctx))
         chunk_id = f"scripted-{next(_ids)}"
         if step.tool and step.text:

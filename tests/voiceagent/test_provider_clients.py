@@ -51,3 +51,20 @@ async def test_the_language_model_talks_to_openai_base_url_with_the_key(settings
 
     assert text == "Good morning."
     assert seen == [("/v1/chat/completions", "Bearer sk-local", "local-model")]
+
+
+def test_tool_schemas_are_livekits_own_built_once_per_process():
+    from livekit.agents.llm import utils as llm_utils
+
+    from voiceagent.agent import Receptionist
+
+    tools = Receptionist(None, instructions="", greeting="").tools
+    sent = llm.ToolContext(tools).parse_function_tools("openai", strict=True)
+    # What LiveKit would build afresh, tool by tool (the cache wraps its builder).
+    fresh = [llm_utils.build_strict_openai_schema.__wrapped__(tool) for tool in tools]
+    assert sent == fresh and len(sent) == 11
+    find = next(s for s in sent if s["function"]["name"] == "find_free_times")["function"]
+    assert find["strict"] is True and set(find["parameters"]["properties"]) == {"provider", "day", "time_of_day", "time"}
+    # Another call's agent gets equal schemas, each request its own copy.
+    again = llm.ToolContext(Receptionist(None, instructions="", greeting="").tools).parse_function_tools("openai")
+    assert again == sent and again[0] is not sent[0]
