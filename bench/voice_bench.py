@@ -5,9 +5,10 @@
         uv run python bench/voice_bench.py
 
 Whole calls run through a real AgentSession in text mode (tests/voiceagent/scripted.py
-plays the model and answers in well under a millisecond), so what is measured is ours:
-tools, database, call context in Redis, live-call events, plus LiveKit's own turn
-handling. Target: tool time per turn p95 < 20 ms.
+plays the model and answers in well under a millisecond, after formatting the chat and
+the tools' schemas as the OpenAI plugin does), so what is measured is ours: tools,
+database, call context in Redis, live-call events, plus LiveKit's own turn handling.
+Target: tool time per turn p95 < 20 ms.
 """
 
 import argparse

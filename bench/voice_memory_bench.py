@@ -13,6 +13,10 @@ reads /proc/<pid>/smaps_rollup of its job processes:
   provider plugin objects built from settings (fake keys, no network) and
   the scripted model from the tests in place of OpenAI, measured while the
   call is still open.
+A simulated call is a fake job: its room is LiveKit's mock (unittest.mock
+autospec of rtc.Room, about 14 MB private of its own), where a real call has
+a connected room and WebRTC media instead, which cannot be measured without
+a LiveKit server.
 Private = Private_Clean + Private_Dirty (USS): what each extra call costs the
 host. Pages shared copy-on-write with the forkserver are counted once, for
 the host, as the forkserver's RSS. Target: under 60 MB private per job.
