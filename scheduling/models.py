@@ -4,6 +4,11 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 
+# The longest appointment a provider may have; scheduling.selectors relies on
+# it to read only the busy times that can reach into a day.
+MAX_APPOINTMENT_MINUTES = 240
+
+
 class Provider(models.Model):
     """A doctor or other clinician whom patients book."""
 
@@ -13,7 +18,7 @@ class Provider(models.Model):
     appointment_minutes = models.PositiveIntegerField(
         "appointment length (minutes)",
         default=30,
-        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_APPOINTMENT_MINUTES)],
     )
 
     class Meta:

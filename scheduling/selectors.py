@@ -3,7 +3,7 @@
 Query counts are bounded and do not grow with the data: a one-provider search
 costs the clinic profile, providers with their hours (two queries), then two
 per block of seven days (closures, busy times); an any-provider search the
-same. One block is usually enough.
+same, with a first block of one day. One block is usually enough.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from django.utils import timezone
 from clinic.models import ClinicProfile
 from scheduling import availability
 from scheduling.availability import PartOfDay, Rules, Schedule, Slot
-from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider
+from scheduling.models import (
+    MAX_APPOINTMENT_MINUTES,
+    OPEN_STATUSES,
+    SLOT_HOLDING_STATUSES,
+    Appointment,
+    Closure,
+    Provider,
+    WorkingHours,
+)
 
 # How many days one block of a search reads at once, and how far a search for
 # alternatives looks before it gives up.
@@ -56,7 +64,7 @@ def schedules_for(
     *,
     exclude_appointment_id: int | None = None,
 ) -> list[Schedule]:
-    """Schedules of `providers` (working hours prefetched) for the days first..last."""
+    """Schedules of `providers` (from `providers_with_hours`) for the days first..last."""
     ids = [p.pk for p in providers]
     closures = defaultdict(list)
     for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
@@ -64,13 +72,13 @@ def schedules_for(
     ):
         closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
     start, end = day_bounds(first, last)
-    # One day of margin on the left: an appointment that starts before
-    # midnight may still run into the first day.
+    # A margin on the left: an appointment that starts before midnight may
+    # still run into the first day, but never by more than the longest one.
     busy_rows = Appointment.objects.filter(
         provider_id__in=ids,
         status__in=SLOT_HOLDING_STATUSES,
         start__lt=end,
-        start__gte=start - timedelta(days=1),
+        start__gte=start - timedelta(minutes=MAX_APPOINTMENT_MINUTES),
         end__gt=start,
     )
     if exclude_appointment_id:
@@ -80,16 +88,11 @@ def schedules_for(
         busy[provider_id].append((b_start, b_end))
     schedules = []
     for p in providers:
-        hours = defaultdict(list)
-        for wh in p.working_hours.all():
-            hours[wh.weekday].append((wh.start_time, wh.end_time))
-        for intervals in hours.values():
-            intervals.sort()
         schedules.append(
             Schedule(
                 provider_id=p.pk,
                 length=timedelta(minutes=p.appointment_minutes),
-                hours=dict(hours),
+                hours=p.weekly_hours,
                 closures=closures[None] + closures[p.pk],
                 busy=busy[p.pk],
                 active=p.is_active,
@@ -99,12 +102,24 @@ def schedules_for(
 
 
 def providers_with_hours(provider_ids: list[int] | None = None) -> list[Provider]:
-    qs = Provider.objects.prefetch_related("working_hours")
+    """Providers (the active ones, or those asked for) with `weekly_hours` set:
+    {weekday: [(start, end), ...]} in time order, as `schedules_for` needs."""
+    qs = Provider.objects.all()
     if provider_ids is None:
         qs = qs.filter(is_active=True)
     else:
         qs = qs.filter(pk__in=provider_ids)
-    return list(qs.order_by("name", "pk"))
+    providers = list(qs.order_by("name", "pk"))
+    # Plain rows, not model instances: an any-provider search reads every
+    # provider's week, and building hundreds of WorkingHours objects per
+    # search cost more than the search itself.
+    hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    rows = WorkingHours.objects.filter(provider_id__in=[p.pk for p in providers]).order_by("start_time")
+    for provider_id, weekday, start, end in rows.values_list("provider_id", "weekday", "start_time", "end_time"):
+        hours[provider_id][weekday].append((start, end))
+    for p in providers:
+        p.weekly_hours = dict(hours[p.pk])
+    return providers
 
 
 @dataclass(frozen=True)
@@ -143,8 +158,12 @@ def find_free_times(
     requested_free = False
     block_start = first_day
     last_day = min(first_day + timedelta(days=SEARCH_MAX_DAYS - 1), rules.last_day)
+    # Any provider: among many diaries the first day alone usually holds
+    # enough free times, and a week of every diary would be read for nothing.
+    first_block_days = 1 if provider is None else SEARCH_BLOCK_DAYS
     while len(slots) < limit and block_start <= last_day:
-        block_end = min(block_start + timedelta(days=SEARCH_BLOCK_DAYS - 1), last_day)
+        span = first_block_days if block_start == first_day else SEARCH_BLOCK_DAYS
+        block_end = min(block_start + timedelta(days=span - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
         if block_start == day and at:
             # The requested time itself, even off the slot grid (a receptionist
