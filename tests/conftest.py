@@ -51,6 +51,13 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if _private:
         _private.stop()
+    # Django drops the SQLite test database file but not its WAL companions.
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and test_name:
+        for suffix in ("-wal", "-shm"):
+            Path(test_name + suffix).unlink(missing_ok=True)
 
 
 def _delete_own_keys() -> None:
