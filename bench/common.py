@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,19 @@ def setup() -> None:
     import django
 
     django.setup()
+
+
+@contextmanager
+def large_data():
+    """Redis (the private one when REDIS_URL is unset) and the large demo data,
+    for the length of a benchmark; the private Redis is stopped afterwards."""
+    redis = start_redis()
+    try:
+        ensure_large_data()
+        yield
+    finally:
+        if redis:
+            redis.stop()
 
 
 def start_redis():

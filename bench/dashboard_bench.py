@@ -32,13 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    redis = common.start_redis()
-    try:
-        common.ensure_large_data()
+    with common.large_data():
         run(args.runs)
-    finally:
-        if redis:
-            redis.stop()
 
 
 def _client() -> Client:

@@ -195,15 +195,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=60)
     args = parser.parse_args()
     logging.getLogger("livekit").setLevel(logging.ERROR)
-    redis = common.start_redis()
-    try:
-        common.ensure_large_data()
+    with common.large_data():
         print(common.describe())
         time_engine()
         asyncio.run(run(args.calls))
-    finally:
-        if redis:
-            redis.stop()
 
 
 if __name__ == "__main__":

@@ -188,14 +188,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3, help="calls held open at once")
     args = parser.parse_args()
-    redis = common.start_redis()
-    try:
-        common.ensure_large_data()
+    with common.large_data():
         print(common.describe())
         asyncio.run(run(args.calls))
-    finally:
-        if redis:
-            redis.stop()
 
 
 if __name__ == "__main__":
