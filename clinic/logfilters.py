@@ -2,8 +2,10 @@
 
 Code masks phone numbers itself (patients.phone.mask_phone), but some lines
 are written by libraries: daphne's request log carries query strings such as
-a receptionist's search "?q=03001234567". This filter masks any run of seven
-or more digits in every record before it is written.
+a receptionist's search "?q=03001234567", and LiveKit puts room names, which
+for SIP calls contain the caller's number, in its records' extra fields. This
+filter masks any run of seven or more digits in every record's message and
+string extras before it is written.
 """
 
 import logging
@@ -20,10 +22,21 @@ def _mask(match: re.Match) -> str:
     return "•" * (len(digits) - 3) + digits[-3:]
 
 
+# What every LogRecord has; anything else on a record came in through `extra`.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    return _LONG_NUMBER.sub(_mask, text)
+
+
 class RedactPhoneNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _LONG_NUMBER.sub(_mask, message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        for key, value in vars(record).items():
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, redact(value))
         return True
