@@ -119,6 +119,23 @@ def day_grid(schedule: Schedule, day: date, tz: tzinfo) -> list[datetime]:
     return starts
 
 
+def day_problem(schedule: Schedule, day: date, rules: Rules) -> Problem | None:
+    """What closes the provider's whole `day` to bookings, or None.
+
+    The day-level half of `slot_problem`, in the same order; the time-level
+    checks (past, notice, hours, taken) stay there.
+    """
+    if day > rules.last_day:
+        return Problem.BEYOND_HORIZON
+    if not schedule.active:
+        return Problem.INACTIVE
+    if schedule.closure_on(day):
+        return Problem.CLOSED
+    if not schedule.hours.get(day.weekday()):
+        return Problem.NOT_WORKING_DAY
+    return None
+
+
 def slot_problem(
     schedule: Schedule,
     start: datetime,
@@ -137,15 +154,10 @@ def slot_problem(
         return Problem.PAST
     if start < rules.earliest:
         return Problem.TOO_SOON
-    if day > rules.last_day:
-        return Problem.BEYOND_HORIZON
-    if not schedule.active:
-        return Problem.INACTIVE
-    if schedule.closure_on(day):
-        return Problem.CLOSED
-    intervals = schedule.hours.get(day.weekday(), [])
-    if not intervals:
-        return Problem.NOT_WORKING_DAY
+    problem = day_problem(schedule, day, rules)
+    if problem:
+        return problem
+    intervals = schedule.hours[day.weekday()]
     local_end = end.astimezone(rules.tz)
     if local_end.date() != day or not any(
         begin <= local.time() and local_end.time() <= finish for begin, finish in intervals
@@ -158,7 +170,7 @@ def slot_problem(
 
 def free_slots_on(schedule: Schedule, day: date, rules: Rules) -> list[datetime]:
     """Bookable slot starts for one provider on one day, in order."""
-    if not schedule.active or schedule.closure_on(day) or day > rules.last_day:
+    if day_problem(schedule, day, rules):
         return []
     earliest = rules.earliest
     return [

@@ -138,14 +138,9 @@ def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -
     probe = datetime.combine(day, intervals[0][0] if intervals else time(12), tzinfo=rules.tz)
     if day < today:
         return f"{say_day(probe)} has already passed."
-    for problem, applies in (
-        (Problem.INACTIVE, not schedule.active),
-        (Problem.BEYOND_HORIZON, day > rules.last_day),
-        (Problem.CLOSED, schedule.closure_on(day) is not None),
-        (Problem.NOT_WORKING_DAY, not intervals),
-    ):
-        if applies:
-            return _refuse(problem, provider=provider, start=probe, rules=rules, schedule=schedule).message
+    problem = availability.day_problem(schedule, day, rules)
+    if problem:
+        return _refuse(problem, provider=provider, start=probe, rules=rules, schedule=schedule).message
     if availability.free_slots_on(schedule, day, rules):
         return ""
     if day == today:
