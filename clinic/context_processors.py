@@ -3,6 +3,8 @@ import logging
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from clinic.htmx import wants_fragment
+
 log = logging.getLogger(__name__)
 
 # (label, URL name). Each app adds its pages on its own schedule; a name that
@@ -56,7 +58,7 @@ def clinic(request):
     from clinic.access import can_use_dashboard
     from clinic.models import ClinicProfile
 
-    if getattr(request, "htmx", False) and not request.htmx.boosted:
+    if wants_fragment(request):
         return {}  # fragments (modals, table refreshes) carry no navigation
     if not getattr(request, "user", None) or not can_use_dashboard(request.user):
         return {"clinic_name": ""}

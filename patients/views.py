@@ -11,19 +11,20 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.access import receptionist_required
+from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
 from patients.models import Patient
 from patients.selectors import patient_search
 from patients import services
 from patients.services import PatientError
-from scheduling.models import OPEN_STATUSES, Appointment
+from scheduling.selectors import upcoming_for_patient
 
 PAGE_SIZE = 25
 PAST_LIMIT = 50
@@ -32,27 +33,6 @@ CALLS_LIMIT = 20
 
 def _get_patient(pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk)
-
-
-def _is_modal_request(request: HttpRequest) -> bool:
-    # Boosted requests navigate whole pages; only plain htmx requests get fragments.
-    return bool(request.htmx) and not request.htmx.boosted
-
-
-def _changed(request: HttpRequest, message: str, *, then: str) -> HttpResponse:
-    """A successful change: 204 + clinic:changed for a modal, else a redirect to `then`."""
-    if _is_modal_request(request):
-        return trigger_client_event(HttpResponse(status=204), "clinic:changed", {"message": message})
-    messages.success(request, message)
-    return redirect(then)
-
-
-def _upcoming_of(patient_id):
-    return Appointment.objects.filter(patient_id=patient_id, status__in=OPEN_STATUSES, start__gte=timezone.now())
-
-
-def _upcoming(patient: Patient):
-    return _upcoming_of(patient.pk)
 
 
 @require_GET
@@ -68,11 +48,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         patients = patients.order_by(Lower("full_name"), "id")
     # Each row shows the patient's next visit: one indexed subquery per row
     # of the page (count() leaves it out).
-    next_visit = _upcoming_of(OuterRef("pk")).order_by("start").values("start")[:1]
+    next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
     patients = patients.annotate(next_visit=Subquery(next_visit))
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"query": query, "page": page, "patients": page.object_list}
-    template = "patients/patient_list.html#table" if _is_modal_request(request) else "patients/patient_list.html"
+    template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"
     return render(request, template, context)
 
 
@@ -99,13 +79,13 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "more_past": len(past) > PAST_LIMIT,
         "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),
     }
-    template = "patients/patient_detail.html#panels" if _is_modal_request(request) else "patients/patient_detail.html"
+    template = "patients/patient_detail.html#panels" if wants_fragment(request) else "patients/patient_detail.html"
     return render(request, template, context)
 
 
 def _render_form(request, form, *, patient=None, status=200):
     context = {"form": form, "patient": patient}
-    template = "patients/patient_form_modal.html" if _is_modal_request(request) else "patients/patient_form_page.html"
+    template = "patients/patient_form_modal.html" if wants_fragment(request) else "patients/patient_form_page.html"
     return render(request, template, context, status=status)
 
 
@@ -137,7 +117,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     saved = _save(request, form, patient=None) if form.is_valid() else None
     if saved is None:
         return _render_form(request, form, status=422)
-    return _changed(request, f"{saved.full_name} added.", then=saved.get_absolute_url())
+    return changed(request, f"{saved.full_name} added.", then=saved.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -152,7 +132,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # The service may have changed the instance before refusing it.
         patient.refresh_from_db()
         return _render_form(request, form, patient=patient, status=422)
-    return _changed(request, f"{saved.full_name} saved.", then=saved.get_absolute_url())
+    return changed(request, f"{saved.full_name} saved.", then=saved.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -165,21 +145,21 @@ def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     numbers differ and we ask again instead of deleting it unseen.
     """
     patient = _get_patient(pk)
-    upcoming = list(_upcoming(patient).select_related("provider").order_by("start"))
+    upcoming = list(upcoming_for_patient(patient.pk))
     confirmed = request.POST.get("confirm_upcoming", "")
     if request.method == "GET" or (upcoming and confirmed != str(len(upcoming))):
-        template = "patients/patient_delete_modal.html" if _is_modal_request(request) else "patients/patient_delete_page.html"
+        template = "patients/patient_delete_modal.html" if wants_fragment(request) else "patients/patient_delete_page.html"
         status = 200 if request.method == "GET" else 422
         context = {"patient": patient, "upcoming": upcoming, "asked_again": request.method == "POST"}
         return render(request, template, context, status=status)
     name = patient.full_name
     services.patient_delete(patient=patient)
     message = f"{name} deleted" + (f", with {len(upcoming)} upcoming appointment{'s' if len(upcoming) != 1 else ''}." if upcoming else ".")
-    on_own_page = _is_modal_request(request) and (request.htmx.current_url_abs_path or "").startswith(
+    on_own_page = wants_fragment(request) and (request.htmx.current_url_abs_path or "").startswith(
         reverse("patient_detail", args=[pk])
     )
     if on_own_page:
         # The page the receptionist is on no longer exists.
         messages.success(request, message)
         return HttpResponseClientRedirect(reverse("patient_list"))
-    return _changed(request, message, then=reverse("patient_list"))
+    return changed(request, message, then=reverse("patient_list"))

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import trigger_client_event
 
 from clinic.access import receptionist_required
+from clinic.htmx import changed, wants_fragment
 from patients.models import Patient
 from patients.selectors import patient_search
 from patients.services import PatientError, patient_find_or_create
@@ -36,19 +35,6 @@ COLUMNS = [("start", "When"), ("patient", "Patient"), ("provider", "Provider"), 
 
 def _get_appointment(pk: int) -> Appointment:
     return get_object_or_404(Appointment.objects.select_related("patient", "provider"), pk=pk)
-
-
-def _is_modal_request(request: HttpRequest) -> bool:
-    # Boosted requests navigate whole pages; only plain htmx requests get fragments.
-    return bool(request.htmx) and not request.htmx.boosted
-
-
-def _changed(request: HttpRequest, message: str) -> HttpResponse:
-    """The answer to a successful change: 204 + clinic:changed for htmx, a redirect otherwise."""
-    if _is_modal_request(request):
-        return trigger_client_event(HttpResponse(status=204), "clinic:changed", {"message": message})
-    messages.success(request, message)
-    return redirect("appointment_list")
 
 
 def _describe(appointment: Appointment) -> str:
@@ -82,8 +68,7 @@ def _columns(sort: str) -> list[dict]:
 def appointment_list(request: HttpRequest) -> HttpResponse:
     form = AppointmentFilterForm(request.GET)
     f = form.filters()
-    start, end = selectors.day_bounds(f["date_from"], f["date_to"])
-    qs = Appointment.objects.filter(start__gte=start, start__lt=end).select_related("patient", "provider")
+    qs = selectors.appointments_between(f["date_from"], f["date_to"])
     if f["provider"]:
         qs = qs.filter(provider=f["provider"])
     if f["status"]:
@@ -104,7 +89,7 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
         "presets": _presets(timezone.localdate()),
     }
     template = "scheduling/appointment_list.html"
-    if _is_modal_request(request) and request.htmx.target == "appointment-table":
+    if wants_fragment(request) and request.htmx.target == "appointment-table":
         template += "#table"
         context["partial"] = True
     return render(request, template, context)
@@ -154,7 +139,7 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),
     }
-    template = "scheduling/appointment_modal.html" if _is_modal_request(request) else "scheduling/appointment_page.html"
+    template = "scheduling/appointment_modal.html" if wants_fragment(request) else "scheduling/appointment_page.html"
     return render(request, template, context, status=status)
 
 
@@ -193,7 +178,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, status=422)
     except BookingError as exc:
         return _render_form(request, form, status=422, error=exc.message)
-    return _changed(request, f"Booked {_describe(appointment)}.")
+    return changed(request, f"Booked {_describe(appointment)}.", then="appointment_list")
 
 
 @receptionist_required
@@ -223,7 +208,7 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except BookingError as exc:
         form.appointment = _get_appointment(pk)  # as it still is in the database
         return _render_form(request, form, status=422, error=exc.message)
-    return _changed(request, f"Saved {_describe(appointment)}.")
+    return changed(request, f"Saved {_describe(appointment)}.", then="appointment_list")
 
 
 @receptionist_required
@@ -270,7 +255,7 @@ def patient_picker(request: HttpRequest) -> HttpResponse:
 # --- cancel and delete ---------------------------------------------------------------
 
 def _confirm(request: HttpRequest, appointment: Appointment, *, action: str, error: str = "", status: int = 200):
-    template = "scheduling/appointment_confirm_modal.html" if _is_modal_request(request) else "scheduling/appointment_confirm_page.html"
+    template = "scheduling/appointment_confirm_modal.html" if wants_fragment(request) else "scheduling/appointment_confirm_page.html"
     return render(request, template, {
         "appointment": appointment, "action": action, "description": _describe(appointment), "error": error,
     }, status=status)
@@ -286,7 +271,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         appointment = services.appointment_cancel(appointment=appointment)
     except BookingError as exc:
         return _confirm(request, appointment, action="cancel", error=exc.message, status=422)
-    return _changed(request, f"Cancelled {_describe(appointment)}.")
+    return changed(request, f"Cancelled {_describe(appointment)}.", then="appointment_list")
 
 
 @receptionist_required
@@ -297,6 +282,6 @@ def appointment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return _confirm(request, appointment, action="delete")
     description = _describe(appointment)
     services.appointment_delete(appointment=appointment)
-    return _changed(request, f"Deleted {description}.")
+    return changed(request, f"Deleted {description}.", then="appointment_list")
 
 
