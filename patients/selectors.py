@@ -16,14 +16,22 @@ def patient_search(query: str) -> QuerySet[Patient]:
     """
     qs = Patient.objects.all()
     for word in (query or "").split():
-        digits = "".join(ch for ch in word if ch.isdigit())
-        if digits and len(digits) >= len(word) - 1:
-            # Numbers are stored in E.164; a national "0300..." drops its
-            # trunk zero there, so match on the digits after it too.
-            qs = qs.filter(Q(phone__contains=digits) | Q(phone__contains=digits.lstrip("0") or digits))
-        else:
-            qs = qs.filter(full_name__icontains=word)
+        qs = qs.filter(phone_match("phone", word) or Q(full_name__icontains=word))
     return qs.order_by("full_name", "id")
+
+
+def phone_match(field: str, word: str) -> Q | None:
+    """`word` of a search box as part of a phone number stored in E.164 in `field`;
+    None when the word is not a number ("0300", "+92", "1234-567" are; "Raza" is not).
+
+    Shared by every search over stored numbers (patients, calls).
+    """
+    digits = "".join(ch for ch in word if ch.isdigit())
+    if not digits or len(digits) < len(word) - 1:
+        return None
+    # E.164 drops a national number's trunk zero ("0300..." is "+92300..."),
+    # so the digits after it match too.
+    return Q(**{f"{field}__contains": digits}) | Q(**{f"{field}__contains": digits.lstrip("0") or digits})
 
 
 def patients_for_phone(phone: str) -> QuerySet[Patient]:

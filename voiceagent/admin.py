@@ -7,13 +7,12 @@ records anyway); logs are where numbers are masked.
 import json
 
 from django.contrib import admin
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
-from patients.phone import try_normalize_phone
+from patients.selectors import phone_match
 from voiceagent.models import Call
 
 SPEAKERS = {"user": "Caller", "assistant": "Agent"}
@@ -54,14 +53,11 @@ class CallAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        digits = "".join(ch for ch in search_term if ch.isdigit())
-        if len(digits) >= 3:
-            # "0300 1234567" is stored as +923001234567: match the normalised
-            # number, and bare digits anywhere in it ("4567").
-            phone = Q(caller_phone__contains=digits)
-            if e164 := try_normalize_phone(search_term):
-                phone |= Q(caller_phone=e164)
-            found |= queryset.filter(phone)  # the filtered list, not every call
+        # "0300 1234567" is stored as +923001234567: every word that is part
+        # of a number must be in it, as on the dashboard's Calls page.
+        words = [phone_match("caller_phone", word) for word in search_term.split()]
+        if words and all(words):
+            found |= queryset.filter(*words)  # the filtered list, not every call
         return found, may_have_duplicates
 
     @admin.display(description="caller", ordering="caller_phone")

@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from clinic.access import receptionist_required
+from patients.selectors import phone_match
 from voiceagent import livecalls
 from voiceagent.models import Call
 
@@ -96,13 +97,9 @@ def call_list(request):
     if outcome:
         calls = calls.filter(outcome=outcome)
     for word in query.split():
-        digits = "".join(ch for ch in word if ch.isdigit())
-        if digits and len(digits) >= len(word) - 1:
-            # Stored numbers are E.164: a national "0300..." loses its trunk zero there.
-            calls = calls.filter(Q(caller_phone__contains=digits)
-                                 | Q(caller_phone__contains=digits.lstrip("0") or digits))
-        else:
-            calls = calls.filter(Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word))
+        calls = calls.filter(
+            phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
+        )
     # Leave the transcript and usage out: long JSON the table never shows.
     calls = calls.defer("transcript", "usage")
 
