@@ -49,11 +49,13 @@ PROFILE_TTL_SECONDS = 400 * 24 * 3600
 REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
 
-def redis_client() -> aredis.Redis:
+def redis_client(timeout: float = REDIS_TIMEOUT) -> aredis.Redis:
+    """An asyncio client whose every call gives up after `timeout` seconds
+    (the live-call store uses it too, with its own limit)."""
     return aredis.Redis.from_url(
         settings.REDIS_URL,
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         decode_responses=True,
     )
 

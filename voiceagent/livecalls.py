@@ -58,6 +58,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from patients.phone import format_phone, mask_phone
+from voiceagent.context import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,7 @@ def slot_label(value: str) -> str:
 
 
 def _async_client() -> aredis.Redis:
-    return aredis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
-        decode_responses=True,
-    )
+    return redis_client(REDIS_TIMEOUT)
 
 
 _sync_pools: dict[str, redis.ConnectionPool] = {}
