@@ -35,7 +35,7 @@ from patients.selectors import patients_for_phone
 from patients.services import PatientError, clean_name, clean_phone, patient_find_or_create
 from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
-from scheduling.models import Appointment, Provider, WorkingHours
+from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls
 from voiceagent.context import CallContext, CallerProfile, ContextStore
@@ -238,7 +238,7 @@ class FrontDesk:
         match = patients_for_phone(phone).filter(full_name__iexact=name).first()
         if match is None or (match.date_of_birth and dob != match.date_of_birth):
             return match, 0
-        upcoming = Appointment.objects.filter(pk__in=selectors.upcoming_for_patient(match.pk).values("pk")).count()
+        upcoming = selectors.upcoming_for_patient(match.pk).count()
         return match, upcoming
 
     # --- information ------------------------------------------------------------
@@ -280,8 +280,6 @@ class FrontDesk:
             )
             closed = [WEEKDAYS[d] for d in range(7) if d not in open_days]
             lines.insert(1, f"Opening hours: {clinic_hours}" + (f"; closed {', '.join(closed)}." if closed else "."))
-        from scheduling.models import Closure
-
         today = timezone.localdate()
         for c in Closure.objects.filter(provider__isnull=True, end_date__gte=today,
                                         start_date__lte=today + timedelta(days=30)):
@@ -343,8 +341,6 @@ class FrontDesk:
         """The booking rule's reason that the day or time asked for is not on offer."""
         when = date_format(day, "l j F") + (f" at {at:%H:%M}" if at else "")
         if who is None:
-            from scheduling.models import Closure
-
             closure = Closure.objects.filter(provider__isnull=True, start_date__lte=day, end_date__gte=day).first()
             if closure:
                 return f"The clinic is closed on {date_format(day, 'l j F')} ({closure.reason})."
