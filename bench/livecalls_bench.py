@@ -67,15 +67,9 @@ def _child_env() -> dict:
 
 def _delete_own_keys() -> None:
     """Sessions and channel groups of this run (its own prefix) out of a shared Redis."""
-    import redis as redis_client
+    from clinic.redis_server import delete_prefixed
 
-    client = redis_client.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_prefixed(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
 
 
 def _start_daphne(port: int) -> subprocess.Popen:

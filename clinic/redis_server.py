@@ -120,3 +120,15 @@ def ensure_running() -> PrivateRedis | None:
         return None
     return PrivateRedis(socket_path(settings.VAR_DIR)).start()
 
+
+
+def delete_prefixed(url: str, prefix: str) -> None:
+    """Delete every key under `prefix`: what a test run or a benchmark wrote to a
+    shared Redis, and nothing else. SCAN is fine here; nothing serves traffic."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -16,9 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 
-from clinic.redis_server import PrivateRedis
+from clinic.redis_server import PrivateRedis, delete_prefixed
 
 _private: PrivateRedis | None = None
 
@@ -63,13 +62,7 @@ def pytest_unconfigure(config):
 def _delete_own_keys() -> None:
     from django.conf import settings
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_prefixed(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
 
 
 @pytest.fixture(autouse=True)
