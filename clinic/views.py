@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from clinic.access import receptionist_required
 from clinic.forms import LockoutAuthenticationForm
+from clinic.htmx import wants_fragment
 from patients.models import Patient
 from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider, WorkingHours
 from scheduling.selectors import clinic_tz, day_bounds
@@ -145,5 +146,5 @@ def overview_context() -> dict:
 @receptionist_required
 def overview(request):
     # A refresh (clinic:changed) asks for the panels only.
-    template = "clinic/overview.html#panels" if request.htmx else "clinic/overview.html"
+    template = "clinic/overview.html#panels" if wants_fragment(request) else "clinic/overview.html"
     return render(request, template, overview_context())
