@@ -9,7 +9,7 @@ forkserver before forking the job process.
 import os
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from livekit.agents import JobContext
 
@@ -25,7 +25,10 @@ async def entrypoint(ctx: JobContext) -> None:
         caller_name=f"{type(vad).__module__}.{type(vad).__name__}"[:120],
         usage={"pid": os.getpid(), "vendor": connection.vendor},
     )
-    # As a real call does at its end: the process is about to exit, but a
-    # connection left to die with it lingers on the server for a while.
-    await sync_to_async(connection.close)()
+    # As a real call does at its end (voiceagent.agent.close_db): the process
+    # is about to exit, but a connection left to die with it lingers on the
+    # server for a while. close_all is looked up on the ORM's own thread;
+    # `connection.close` taken here would be this event loop thread's
+    # connection, which Django refuses to touch from another thread.
+    await sync_to_async(connections.close_all)()
     ctx.shutdown("probe done")

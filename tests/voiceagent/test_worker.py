@@ -9,6 +9,7 @@ from the real forkserver with a mock room.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -184,7 +185,7 @@ def _calls_when(n: int, timeout: float) -> list[Call]:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_job_process_runs_the_entrypoint_with_django_and_the_prewarmed_vad(worker_env):
+async def test_a_job_process_runs_the_entrypoint_with_django_and_the_prewarmed_vad(worker_env, caplog):
     from tests.voiceagent import jobprobe
     from voiceagent.worker import build_server
 
@@ -209,8 +210,15 @@ async def test_a_job_process_runs_the_entrypoint_with_django_and_the_prewarmed_v
     assert all(c.caller_name == "livekit.plugins.silero.vad.VAD" for c in calls)
     # ...and wrote through the ORM to this test's database, whichever it is.
     assert {c.usage["vendor"] for c in calls} == {connection.vendor}
+    # Job processes send their log records to the worker: a job that failed
+    # after its write (closing its connection, say) shows up only there.
+    assert _errors(caplog) == []
 
 
+
+
+def _errors(caplog) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def _live_call(room: str, timeout: float) -> dict | None:
@@ -226,7 +234,7 @@ def _live_call(room: str, timeout: float) -> dict | None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_receptionist_answers_a_simulated_call_in_a_job_process(worker_env, clinic):
+async def test_the_receptionist_answers_a_simulated_call_in_a_job_process(worker_env, clinic, caplog):
     """The real entrypoint in a forked job process, on LiveKit's mock room (what `console` runs).
 
     The mock caller has no phone number and the mock room is called "console":
@@ -261,3 +269,4 @@ async def test_the_receptionist_answers_a_simulated_call_in_a_job_process(worker
     assert call.transcript[0]["role"] == "assistant"
     assert call.transcript[0]["text"].startswith("Hello, thank you for calling Sunrise Family Clinic.")
     assert await sync_to_async(_live_call)("call-sim-1", 0) is None
+    assert _errors(caplog) == []
