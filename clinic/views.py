@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from django.contrib.auth import views as auth_views
 from django.db.models import Count, Q
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -148,3 +150,10 @@ def overview(request):
     # A refresh (clinic:changed) asks for the panels only.
     template = "clinic/overview.html#panels" if wants_fragment(request) else "clinic/overview.html"
     return render(request, template, overview_context())
+
+
+@require_GET
+def favicon(request):
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's);
+    # resolved per request, so it follows whatever static storage is in use.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

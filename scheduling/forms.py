@@ -4,6 +4,7 @@ booking rules themselves stay in scheduling.services."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 
 from django import forms
 from django.db.models import Q
@@ -169,9 +170,26 @@ class AppointmentForm(forms.Form):
         return data
 
 
+# Dates a query string may name: far enough for any diary, near enough that
+# a week or a day after them is still a date (9999-12-31 + 1 day is not).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(raw: str | None) -> date | None:
     """A YYYY-MM-DD date from a query string, or None."""
     try:
-        return date.fromisoformat((raw or "").strip())
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def parse_time(raw: str | None) -> dt_time | None:
+    """An HH:MM time from a query string or a calendar post, or None."""
+    raw = (raw or "").strip()
+    if len(raw) != 5:
+        return None
+    try:
+        return datetime.strptime(raw, "%H:%M").time()
     except ValueError:
         return None

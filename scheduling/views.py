@@ -9,28 +9,37 @@ every table on the page refresh itself.
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.access import receptionist_required
-from clinic.htmx import changed, wants_fragment
+from clinic.htmx import changed, next_url, refused, wants_fragment
+from clinic.spreadsheet import csv_response
 from patients.models import Patient
+from patients.phone import format_phone
 from patients.selectors import patient_search
 from patients.services import PatientError, patient_find_or_create
 from scheduling import selectors, services
-from scheduling.forms import SORTS, AppointmentFilterForm, AppointmentForm, parse_day
+from scheduling.forms import SORTS, AppointmentFilterForm, AppointmentForm, parse_day, parse_time
 from scheduling.models import OPEN_STATUSES, Appointment, Provider
 from scheduling.services import BookingError
 
+Status = Appointment.Status
 PAGE_SIZE = 25
 PICKER_LIMIT = 10
 COLUMNS = [("start", "When"), ("patient", "Patient"), ("provider", "Provider"), ("status", "Status")]
+# The one-click buttons' words (the status each one sets is its value).
+ACTION_LABELS = {Status.ARRIVED: "Arrived", Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show",
+                 Status.CANCELLED: "Cancel"}
 
 
 def _get_appointment(pk: int) -> Appointment:
@@ -63,11 +72,8 @@ def _columns(sort: str) -> list[dict]:
     return columns
 
 
-@receptionist_required
-@require_GET
-def appointment_list(request: HttpRequest) -> HttpResponse:
-    form = AppointmentFilterForm(request.GET)
-    f = form.filters()
+def _filtered(f: dict) -> QuerySet[Appointment]:
+    """The appointments the list's filters select, in its order: the table's pages and the CSV alike."""
     qs = selectors.appointments_between(f["date_from"], f["date_to"])
     if f["provider"]:
         qs = qs.filter(provider=f["provider"])
@@ -79,7 +85,24 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
     order = SORTS[f["sort"].lstrip("-")]
     if f["sort"].startswith("-"):
         order = tuple(f"-{field}" for field in order)
-    page = Paginator(qs.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
+    return qs.order_by(*order)
+
+
+def with_actions(appointments, *, now: datetime | None = None):
+    """Give each appointment (model or calendar block) its one-click buttons: [(status, label)]."""
+    now = now or timezone.now()
+    for a in appointments:
+        a.actions = [(s, ACTION_LABELS[s]) for s in services.status_actions(status=a.status, start=a.start, now=now)]
+    return appointments
+
+
+@receptionist_required
+@require_GET
+def appointment_list(request: HttpRequest) -> HttpResponse:
+    form = AppointmentFilterForm(request.GET)
+    f = form.filters()
+    page = Paginator(_filtered(f), PAGE_SIZE).get_page(request.GET.get("page"))
+    with_actions(page.object_list)
     context = {
         "form": form,
         "filters": f,
@@ -127,7 +150,14 @@ def _slot_context(*, provider: Provider | None, day: date | None, appointment: A
     return {"slots": [t.strftime("%H:%M") for t in times], "slot_note": note, "chosen_time": chosen or ""}
 
 
-def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 200, error: str = "") -> HttpResponse:
+def _picks(slots) -> list[dict]:
+    """Free times as the dialog's pick buttons: provider and local start."""
+    providers = Provider.objects.in_bulk({s.provider_id for s in slots})
+    return [{"provider": providers[s.provider_id], "start": selectors.local(s.start)} for s in slots]
+
+
+def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 200, error: str = "",
+                 alternatives=()) -> HttpResponse:
     appointment = form.appointment
     # What was typed (the valid parts) or, before the first post, the initial values.
     values = getattr(form, "cleaned_data", {}) if form.is_bound else form.initial
@@ -135,6 +165,7 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         "form": form,
         "appointment": appointment,
         "error": error,
+        "picks": _picks(alternatives) if alternatives else [],
         **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),
@@ -151,6 +182,10 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         provider_id = request.GET.get("provider", "")
         if provider_id.isdigit():
             initial["provider"] = Provider.objects.filter(pk=provider_id, is_active=True).first()
+        chosen = parse_time(request.GET.get("time"))
+        if chosen:
+            # A free time clicked on the calendar: provider, day and time already chosen.
+            initial["time"] = chosen
         patient_id = request.GET.get("patient", "")
         if patient_id.isdigit():
             # "Book for this patient" on the patient page: already picked.
@@ -177,7 +212,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         form.add_error(field or "patient", exc.message)
         return _render_form(request, form, status=422)
     except BookingError as exc:
-        return _render_form(request, form, status=422, error=exc.message)
+        return _render_form(request, form, status=422, error=exc.message, alternatives=exc.alternatives)
     return changed(request, f"Booked {_describe(appointment)}.", then="appointment_list")
 
 
@@ -207,7 +242,7 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except BookingError as exc:
         form.appointment = _get_appointment(pk)  # as it still is in the database
-        return _render_form(request, form, status=422, error=exc.message)
+        return _render_form(request, form, status=422, error=exc.message, alternatives=exc.alternatives)
     return changed(request, f"Saved {_describe(appointment)}.", then="appointment_list")
 
 
@@ -285,3 +320,179 @@ def appointment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return changed(request, f"Deleted {description}.", then="appointment_list")
 
 
+
+
+# --- one-click status changes and moves -------------------------------------------------
+
+def _status_message(appointment: Appointment, *, undo: bool) -> str:
+    who, at = appointment.patient.full_name, services.say_time(appointment.start)
+    with_whom = f"{at} with {appointment.provider.name}"
+    if undo:
+        return f"Undone: {who}'s {with_whom} is {appointment.get_status_display().lower()} again."
+    return {
+        Status.ARRIVED: f"{who} has arrived for {with_whom}.",
+        Status.COMPLETED: f"{who}'s visit at {with_whom} is completed.",
+        Status.NO_SHOW: f"{who} did not come for {with_whom}: marked no-show.",
+        Status.CANCELLED: f"Cancelled {_describe(appointment)}.",
+    }.get(appointment.status, f"{who}'s {with_whom} is now {appointment.get_status_display().lower()}.")
+
+
+@receptionist_required
+@require_POST
+def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """A one-click status change (Arrived, Completed, No-show, Cancel) or its Undo.
+
+    The answer carries the way back: an Undo that posts the previous status
+    here again, through the same service and its table of transitions.
+    """
+    appointment = _get_appointment(pk)
+    back = next_url(request, reverse("appointment_list"))
+    previous, target, undoing = appointment.status, request.POST.get("status", ""), bool(request.POST.get("undo"))
+    try:
+        appointment = services.appointment_set_status(appointment=appointment, status=target)
+    except BookingError as exc:
+        return refused(request, exc.message, then=back)
+    undo = None
+    if not undoing and appointment.status != previous:
+        undo = {"url": reverse("appointment_status", args=[pk]), "values": {"status": previous, "undo": "1"}}
+    return changed(request, _status_message(appointment, undo=undoing), then=back, undo=undo)
+
+
+@receptionist_required
+@require_POST
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an appointment to a provider, day and time picked on the calendar (drag and drop, or Move)."""
+    appointment = _get_appointment(pk)
+    back = next_url(request, reverse("calendar"))
+    provider_id, day, at = request.POST.get("provider", ""), parse_day(request.POST.get("date")), parse_time(
+        request.POST.get("time"))
+    provider = Provider.objects.filter(pk=provider_id).first() if provider_id.isdigit() else None
+    if provider is None or day is None or at is None:
+        return refused(request, "Pick a free time on the calendar to move the appointment to.", then=back)
+    old = {"provider": str(appointment.provider_id), "date": f"{selectors.local(appointment.start):%Y-%m-%d}",
+           "time": f"{selectors.local(appointment.start):%H:%M}"}
+    try:
+        moved = services.appointment_reschedule(
+            appointment=appointment, provider=provider, start=datetime.combine(day, at, tzinfo=selectors.clinic_tz()))
+    except BookingError as exc:
+        return refused(request, exc.message, then=back)
+    undo = None
+    if not request.POST.get("undo"):
+        undo = {"url": reverse("appointment_move", args=[pk]), "values": {**old, "undo": "1"}}
+    return changed(request, f"Moved {_describe(moved)}.", then=back, undo=undo)
+
+
+# --- exports ---------------------------------------------------------------------------
+
+EXPORT_HEADER = ["Date", "Start", "End", "Provider", "Patient", "Phone", "Date of birth", "Status", "Arrived",
+                 "Reason", "Source"]
+
+
+def _export_rows(qs: QuerySet[Appointment]):
+    """Plain rows straight from the database cursor, a chunk at a time."""
+    tz = selectors.clinic_tz()
+    labels, sources = dict(Status.choices), dict(Appointment.Source.choices)
+    fields = ("start", "end", "provider__name", "patient__full_name", "patient__phone", "patient__date_of_birth",
+              "status", "arrived_at", "reason", "source")
+    for start, end, provider, name, phone, born, status, arrived, reason, source in qs.values_list(
+            *fields).iterator(chunk_size=2000):
+        start, end = start.astimezone(tz), end.astimezone(tz)
+        yield [f"{start:%Y-%m-%d}", f"{start:%H:%M}", f"{end:%H:%M}", provider, name, format_phone(phone),
+               f"{born:%Y-%m-%d}" if born else "", labels.get(status, status),
+               f"{arrived.astimezone(tz):%H:%M}" if arrived else "", reason, sources.get(source, source)]
+
+
+@receptionist_required
+@require_GET
+def appointment_export(request: HttpRequest) -> HttpResponse:
+    """The appointment list as CSV: every row the filters select, not only the page on screen."""
+    f = AppointmentFilterForm(request.GET).filters()
+    name = f"appointments-{f['date_from']:%Y-%m-%d}-to-{f['date_to']:%Y-%m-%d}.csv"
+    return csv_response(name, EXPORT_HEADER, _export_rows(_filtered(f)))
+
+
+def _day_list(day: date, provider: Provider | None) -> QuerySet[Appointment]:
+    qs = selectors.appointments_between(day, day).exclude(status=Status.CANCELLED)
+    if provider:
+        qs = qs.filter(provider=provider)
+    return qs.order_by("provider__name", "provider_id", "start", "id")
+
+
+@receptionist_required
+@require_GET
+def day_list(request: HttpRequest) -> HttpResponse:
+    """The day's list per provider (or everyone's), to print or download as CSV."""
+    day = parse_day(request.GET.get("date")) or timezone.localdate()
+    provider_id = request.GET.get("provider", "")
+    provider = Provider.objects.filter(pk=provider_id).first() if provider_id.isdigit() else None
+    qs = _day_list(day, provider)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"day-list-{day:%Y-%m-%d}.csv", EXPORT_HEADER, _export_rows(qs))
+    groups: dict[int, dict] = {}
+    for a in qs:
+        groups.setdefault(a.provider_id, {"provider": a.provider, "appointments": []})["appointments"].append(a)
+    query = {"date": f"{day:%Y-%m-%d}", **({"provider": provider.pk} if provider else {}), "format": "csv"}
+    return render(request, "scheduling/day_list.html", {
+        "day": day, "provider": provider, "groups": list(groups.values()),
+        "providers": Provider.objects.order_by("name"), "csv_query": urlencode(query),
+    })
+
+
+# --- the calendar -------------------------------------------------------------------------
+
+def _calendar_links(view: str, day: date, provider_id: int | None) -> dict:
+    step = timedelta(days=7 if view == "week" else 1)
+    base = reverse("calendar")
+
+    def link(d: date) -> str:
+        return f"{base}?view={view}&date={d:%Y-%m-%d}" + (f"&provider={provider_id}" if provider_id else "")
+
+    return {"previous": link(day - step), "next": link(day + step), "today": link(timezone.localdate())}
+
+
+@receptionist_required
+@require_GET
+def calendar(request: HttpRequest) -> HttpResponse:
+    """A day with one column per provider, or a provider's week; appointments, gaps and breaks to scale."""
+    day = parse_day(request.GET.get("date")) or timezone.localdate()
+    providers = list(Provider.objects.order_by("name", "pk").values_list("pk", "name", "is_active"))
+    raw = request.GET.get("provider", "")
+    provider_id = int(raw) if raw.isdigit() and any(pk == int(raw) for pk, _, _ in providers) else None
+    view = "week" if request.GET.get("view") == "week" else "day"
+    if view == "week":
+        # A week is one provider's: the one asked for, else the first who works.
+        provider_id = provider_id or next((pk for pk, _, active in providers if active), None)
+        monday = day - timedelta(days=day.weekday())
+        days = [monday + timedelta(days=i) for i in range(7)]
+    else:
+        days = [day]
+    now = timezone.now()
+    grid = selectors.calendar_grid(days=days, provider_ids=[provider_id] if provider_id else None, now=now)
+    # One reverse() per page, not per block: a busy day has hundreds.
+    edit, status, move = (reverse(name, args=[0]).replace("/0/", "/{}/")
+                          for name in ("appointment_edit", "appointment_status", "appointment_move"))
+    for column in grid.columns:
+        with_actions(column.blocks, now=now)
+        for b in column.blocks:
+            b.movable = b.status in OPEN_STATUSES and b.start >= now
+            b.edit_url, b.status_url, b.move_url = edit.format(b.id), status.format(b.id), move.format(b.id)
+    context = {
+        "view": view, "day": day, "days": days, "grid": grid, "provider_id": provider_id,
+        "providers": providers, "links": _calendar_links(view, day, provider_id),
+        "new_url": reverse("appointment_new"),
+        "day_list_query": f"date={day:%Y-%m-%d}" + (f"&provider={provider_id}" if provider_id and view == "day" else ""),
+    }
+    template = "scheduling/calendar.html"
+    if wants_fragment(request):
+        template += "#grid"
+    return render(request, template, context)
+
+
+@receptionist_required
+@require_GET
+def next_free(request: HttpRequest) -> HttpResponse:
+    """The booking dialog's "Next free time with anyone": the first free times from the chosen day on."""
+    day = parse_day(request.GET.get("date"))
+    result = selectors.find_free_times(day=day, limit=3)
+    picks = [{"provider": result.provider(s), "start": selectors.local(s.start)} for s in result.slots]
+    return render(request, "scheduling/_picks.html", {"picks": picks, "empty": "No one has a free time in the coming weeks."})

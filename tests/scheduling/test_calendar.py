@@ -1,0 +1,153 @@
+"""The calendar page, the day list and the CSV exports: what a receptionist sees and downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from scheduling.models import Appointment
+from tests.factories import AppointmentFactory, ClosureFactory, PatientFactory, ProviderFactory, UserFactory
+from tests.when import local_dt
+
+pytestmark = pytest.mark.django_db
+Status = Appointment.Status
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def desk(client):
+    client.force_login(UserFactory())
+    return client
+
+
+@pytest.fixture
+def khan():
+    return ProviderFactory(name="Dr Ayesha Khan")
+
+
+def book(provider, start, **kw):
+    kw.setdefault("end", start + timedelta(minutes=provider.appointment_minutes))
+    return AppointmentFactory(provider=provider, start=start, **kw)
+
+
+def column(html: str, title: str) -> str:
+    """One provider's (or day's) column of the grid."""
+    start = re.search(rf'class="cal-col-head" id="cal-h-\d+">{re.escape(title)}', html).start()
+    following = html.find('<div class="cal-col', start)
+    return html[start:following if following > 0 else len(html)]
+
+
+def test_day_view_has_a_column_per_provider_with_blocks_gaps_and_breaks(desk, khan, monday):
+    ahmed = ProviderFactory(name="Dr Bilal Ahmed", appointment_minutes=20)
+    book(khan, local_dt(monday, 10), patient=PatientFactory(full_name="Ali Raza"), reason="Fever")
+    book(ahmed, local_dt(monday, 9), patient=PatientFactory(full_name="Sana Malik"), status=Status.PENDING)
+    book(khan, local_dt(monday, 11), patient=PatientFactory(full_name="Gone Cancelled"), status=Status.CANCELLED)
+    response = desk.get(reverse("calendar"), {"date": monday.isoformat()})
+    assert response.status_code == 200
+    html = response.content.decode()
+    khan_col, ahmed_col = column(html, "Dr Ayesha Khan"), column(html, "Dr Bilal Ahmed")
+    # The block, sized by its length: 30 minutes is 6 rows of 5 minutes.
+    block = re.search(r'class="cal-appt (r\d+) s(\d+) status-booked"[^>]*>', khan_col)
+    assert block and block.group(2) == "6"
+    assert "Ali Raza" in khan_col and "Fever" in khan_col and "10:00–10:30" in khan_col
+    assert "Sana Malik" in ahmed_col and "status-pending" in ahmed_col and "09:00–09:20" in ahmed_col
+    assert "Gone Cancelled" not in html  # a cancelled visit frees its time
+    # Free times are the engine's: 10:00 taken for Khan, free for Ahmed; 11:00 free again after the cancellation.
+    free_khan = re.findall(r'data-drop data-provider="\d+" data-date="[\d-]+" data-time="(\d\d:\d\d)"><span class="visually-hidden">Book', khan_col)
+    assert "10:00" not in free_khan and "09:30" in free_khan and "11:00" in free_khan
+    assert "13:00" not in free_khan  # lunch
+    assert "Break 13:00–14:00" in khan_col
+    assert "09:00–13:00, 14:00–17:00" in khan_col
+    # A gap opens the booking dialog with everything chosen.
+    assert f"/appointments/new/?provider={khan.pk}&amp;date={monday.isoformat()}&amp;time=09:30" in khan_col
+
+
+def test_closures_and_days_off_show_their_reason(desk, khan, monday):
+    away = ProviderFactory(name="Dr Away")
+    ClosureFactory(provider=away, start_date=monday, end_date=monday, reason="Conference")
+    html = desk.get(reverse("calendar"), {"date": monday.isoformat()}).content.decode()
+    assert "Away: Conference" in column(html, "Dr Away")
+    assert "cal-free" not in column(html, "Dr Away")
+    sunday = monday + timedelta(days=6)
+    html = desk.get(reverse("calendar"), {"date": sunday.isoformat()}).content.decode()
+    assert "Not in on Sundays" in column(html, "Dr Ayesha Khan")
+    ClosureFactory(start_date=monday, end_date=monday, reason="Eid holiday")
+    html = desk.get(reverse("calendar"), {"date": monday.isoformat()}).content.decode()
+    assert "Clinic closed: Eid holiday" in column(html, "Dr Ayesha Khan")
+
+
+def test_week_view_is_one_providers_week(desk, khan, monday):
+    ProviderFactory(name="Dr Other")
+    book(khan, local_dt(monday + timedelta(days=2), 15), patient=PatientFactory(full_name="Wednesday Patient"))
+    response = desk.get(reverse("calendar"), {"view": "week", "date": (monday + timedelta(days=3)).isoformat(),
+                                               "provider": khan.pk})
+    html = response.content.decode()
+    assert len(response.context["grid"].columns) == 7
+    assert response.context["days"][0] == monday
+    assert "Wednesday Patient" in column(html, f"{monday + timedelta(days=2):%a} {(monday + timedelta(days=2)).day}")
+    assert "Dr Other" not in html.split('id="calendar"')[1]
+
+
+def test_navigation_links_and_bad_dates(desk, khan, monday):
+    html = desk.get(reverse("calendar"), {"date": monday.isoformat(), "provider": khan.pk}).content.decode()
+    assert f"date={monday - timedelta(days=1)}&amp;provider={khan.pk}" in html
+    assert f"date={monday + timedelta(days=1)}&amp;provider={khan.pk}" in html
+    for bad in ("9999-12-31", "0001-01-01", "yesterday", "2025-02-30", "x" * 10_000, "2025-01-01\x00"):
+        response = desk.get(reverse("calendar"), {"date": bad, "provider": "1 OR 1=1", "view": "<script>"})
+        assert response.status_code == 200
+        assert response.context["day"] == timezone.localdate()
+
+
+def test_the_calendar_costs_the_same_queries_for_any_number_of_appointments(desk, monday):
+    def grow(n):
+        for _ in range(n):
+            p = ProviderFactory()
+            for i in range(n):
+                book(p, local_dt(monday, 9) + timedelta(minutes=30 * i))
+                ClosureFactory(provider=p, start_date=monday + timedelta(days=1 + i), end_date=monday + timedelta(days=1 + i))
+
+    grow(2)
+    desk.get(reverse("calendar"), {"date": monday.isoformat()})  # warm the session
+    with CaptureQueriesContext(connection) as small:
+        desk.get(reverse("calendar"), {"date": monday.isoformat()})
+    grow(8)
+    with CaptureQueriesContext(connection) as large:
+        response = desk.get(reverse("calendar"), {"date": monday.isoformat()})
+    assert len(response.context["grid"].columns) == 10
+    assert sum(len(c.blocks) for c in response.context["grid"].columns) == 2 * 2 + 8 * 8
+    assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+    with CaptureQueriesContext(connection) as week:
+        desk.get(reverse("calendar"), {"date": monday.isoformat(), "view": "week"})
+    assert len(week) == len(small)
+
+
+def test_the_htmx_refresh_gets_the_grid_only(desk, khan, monday):
+    response = desk.get(reverse("calendar"), {"date": monday.isoformat()}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="calendar"')
+    assert 'hx-trigger="clinic:changed from:body' in html
+
+
+def test_the_grid_css_has_a_class_for_every_row_and_span_of_a_day():
+    css = (ROOT / "static/css/calendar-grid.css").read_text()
+    for n in range(1, 24 * 12 + 1):
+        assert f".r{n}{{grid-row-start:{n}}}" in css
+        assert f".s{n}{{grid-row-end:span {n}}}" in css
+
+
+def test_the_now_line_is_on_todays_column_only(desk):
+    today = timezone.localdate()
+    ProviderFactory(name="Dr All Day", hours={today.weekday(): [(time(0), time(23, 59))]})
+    html = desk.get(reverse("calendar")).content.decode()
+    assert html.count('class="cal-now r') == 1
+    html = desk.get(reverse("calendar"), {"date": (today + timedelta(days=7)).isoformat()}).content.decode()
+    assert 'class="cal-now' not in html
