@@ -20,6 +20,7 @@ from clinic.htmx import wants_fragment
 from patients.models import Patient
 from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider, WorkingHours
 from scheduling.selectors import clinic_tz, day_bounds
+from scheduling.services import status_actions
 from voiceagent.models import Call
 
 NEXT_APPOINTMENTS = 8
@@ -51,18 +52,34 @@ def _todays_appointments(start, end) -> list[dict]:
     """
     labels = dict(Appointment.Status.choices)
     tz = clinic_tz()
+    now = timezone.now()
     rows = list(
         Appointment.objects.filter(start__gte=start, start__lt=end)
         .order_by("start", "id")
-        .values("id", "start", "status", "provider_id", "patient_id", "patient__full_name")
+        .values("id", "start", "status", "arrived_at", "provider_id", "provider__name", "patient_id",
+                "patient__full_name")
     )
     # One reverse() for the whole day rather than one per row.
     patient_url = reverse("patient_detail", args=[0]).replace("/0/", "/{}/")
     for row in rows:
+        row["pk"] = row["id"]
         row["time"] = row["start"].astimezone(tz).strftime("%H:%M")
         row["status_label"] = labels.get(row["status"], row["status"])
         row["patient_url"] = patient_url.format(row["patient_id"])
+        row["actions"] = status_actions(status=row["status"], start=row["start"], now=now)
     return rows
+
+
+def _waiting(todays: list[dict], now) -> list[dict]:
+    """Who has checked in and is not yet seen, longest wait first."""
+    tz = clinic_tz()
+    waiting = sorted((a for a in todays if a["status"] == Appointment.Status.ARRIVED and a["arrived_at"]),
+                     key=lambda a: a["arrived_at"])
+    for a in waiting:
+        a["arrived"] = a["arrived_at"].astimezone(tz).strftime("%H:%M")
+        a["waited"] = max(0, int((now - a["arrived_at"]).total_seconds() // 60))
+        a["early"] = a["arrived_at"] < a["start"]
+    return waiting
 
 
 def _provider_schedules(today, todays: list[dict]) -> list[dict]:
@@ -101,17 +118,18 @@ def _provider_schedules(today, todays: list[dict]) -> list[dict]:
     return rows
 
 
-def _chart(today) -> list[dict]:
+def _chart(today, today_total: int) -> list[dict]:
     # One COUNT per day inside a single query: plain range filters on the
     # indexed start column, no per-row date conversion in the database.
+    # Today's bar is the "appointments today" figure itself, so the two agree.
     days = [today + timedelta(days=i) for i in range(CHART_DAYS)]
-    bounds = [day_bounds(d, d) for d in days]
+    bounds = [day_bounds(d, d) for d in days[1:]]
     counts = Appointment.objects.filter(
         start__gte=bounds[0][0], start__lt=bounds[-1][1], status__in=SLOT_HOLDING_STATUSES
     ).aggregate(**{
-        f"d{i}": Count("id", filter=Q(start__gte=lo, start__lt=hi)) for i, (lo, hi) in enumerate(bounds)
+        f"d{i}": Count("id", filter=Q(start__gte=lo, start__lt=hi)) for i, (lo, hi) in enumerate(bounds, 1)
     })
-    values = [counts[f"d{i}"] for i in range(CHART_DAYS)]
+    values = [today_total] + [counts[f"d{i}"] for i in range(1, CHART_DAYS)]
     top = max(values) or 1
     return [{"day": d, "count": n, "percent": round(100 * n / top)} for d, n in zip(days, values)]
 
@@ -122,6 +140,8 @@ def overview_context() -> dict:
     today = timezone.localdate(now)
     start, end = day_bounds(today, today)
     todays = _todays_appointments(start, end)
+    # Cancelled visits hold no time: counted on their own, not in the day's total.
+    today_total = sum(1 for a in todays if a["status"] in SLOT_HOLDING_STATUSES)
     upcoming = list(
         Appointment.objects.filter(start__gte=now, status__in=OPEN_STATUSES)
         .select_related("patient", "provider")
@@ -134,13 +154,14 @@ def overview_context() -> dict:
         "today": today,
         "now": now,
         "status_counts": _status_counts(todays),
-        "today_total": len(todays),
+        "today_total": today_total,
+        "waiting": _waiting(todays, now),
         "patient_total": Patient.objects.count(),
         "upcoming": upcoming,
         "schedules": _provider_schedules(today, todays),
         "calls_today": calls["total"],
         "calls_booked": calls["booked"],
-        "chart": _chart(today),
+        "chart": _chart(today, today_total),
     }
 
 

@@ -25,6 +25,7 @@ from patients.selectors import patient_search
 from patients import services
 from patients.services import PatientError
 from scheduling.selectors import upcoming_for_patient
+from scheduling.services import status_actions
 
 PAGE_SIZE = 25
 PAST_LIMIT = 50
@@ -70,11 +71,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     appointments = patient.appointments.select_related("provider")
     past = list(appointments.filter(start__lt=now).order_by("-start", "-id")[: PAST_LIMIT + 1])
+    upcoming = list(appointments.filter(start__gte=now).order_by("start", "id"))
+    for a in upcoming + past:
+        a.actions = status_actions(status=a.status, start=a.start, now=now)
     context = {
         "patient": patient,
         "now": now,
         "age": _age(patient.date_of_birth),
-        "upcoming": list(appointments.filter(start__gte=now).order_by("start", "id")),
+        "upcoming": upcoming,
         "past": past[:PAST_LIMIT],
         "more_past": len(past) > PAST_LIMIT,
         "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),

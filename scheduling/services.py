@@ -330,8 +330,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CANCELLED: _BACK_TO_OPEN,
 }
 
-# The actions the desk gets as one-click buttons, in the order shown.
-ONE_CLICK = (Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW, Status.CANCELLED)
+# The status changes the desk gets as one-click buttons, in the order shown, with their words.
+ONE_CLICK = {Status.ARRIVED: "Arrived", Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show",
+             Status.CANCELLED: "Cancel"}
 
 
 def transition_problem(*, current: str, target: str, start: datetime, now: datetime) -> str:
@@ -355,9 +356,9 @@ def transition_problem(*, current: str, target: str, start: datetime, now: datet
     return ""
 
 
-def status_actions(*, status: str, start: datetime, now: datetime) -> list[str]:
-    """The one-click status changes open to an appointment right now, as the buttons show them."""
-    return [t for t in ONE_CLICK if t in TRANSITIONS.get(status, ()) and
+def status_actions(*, status: str, start: datetime, now: datetime) -> list[tuple[str, str]]:
+    """The one-click status changes open to an appointment right now: [(status, button label)]."""
+    return [(t, label) for t, label in ONE_CLICK.items() if t in TRANSITIONS.get(status, ()) and
             not transition_problem(current=status, target=t, start=start, now=now)]
 
 
@@ -378,7 +379,8 @@ def appointment_set_status(
 ) -> Appointment:
     """Change the status along TRANSITIONS: check in, mark completed or no-show, cancel, confirm, restore, undo."""
     if status not in Status.values:
-        raise BookingError(f"{status!r} is not an appointment status.", code="status")
+        # Quoted short: the value came from a form or a model's tool call.
+        raise BookingError(f"{str(status)[:20]!r} is not an appointment status.", code="status")
     now = now or timezone.now()
     if status == Status.CANCELLED:
         return appointment_cancel(appointment=appointment, now=now)

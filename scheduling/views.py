@@ -37,9 +37,6 @@ Status = Appointment.Status
 PAGE_SIZE = 25
 PICKER_LIMIT = 10
 COLUMNS = [("start", "When"), ("patient", "Patient"), ("provider", "Provider"), ("status", "Status")]
-# The one-click buttons' words (the status each one sets is its value).
-ACTION_LABELS = {Status.ARRIVED: "Arrived", Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show",
-                 Status.CANCELLED: "Cancel"}
 
 
 def _get_appointment(pk: int) -> Appointment:
@@ -92,7 +89,7 @@ def with_actions(appointments, *, now: datetime | None = None):
     """Give each appointment (model or calendar block) its one-click buttons: [(status, label)]."""
     now = now or timezone.now()
     for a in appointments:
-        a.actions = [(s, ACTION_LABELS[s]) for s in services.status_actions(status=a.status, start=a.start, now=now)]
+        a.actions = services.status_actions(status=a.status, start=a.start, now=now)
     return appointments
 
 

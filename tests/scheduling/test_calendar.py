@@ -151,3 +151,68 @@ def test_the_now_line_is_on_todays_column_only(desk):
     assert html.count('class="cal-now r') == 1
     html = desk.get(reverse("calendar"), {"date": (today + timedelta(days=7)).isoformat()}).content.decode()
     assert 'class="cal-now' not in html
+
+
+# --- CSV and the day list -------------------------------------------------------------
+
+def read_csv(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_export_is_every_row_the_filters_select_not_one_page(desk, khan, monday):
+    other = ProviderFactory(name="Dr Other")
+    for i in range(30):  # more than a page of 25
+        book(khan, local_dt(monday, 9) + timedelta(minutes=30 * (i % 14)) + timedelta(days=i // 14),
+             patient=PatientFactory(full_name=f"Patient {i:02d}"), reason=f"visit {i}")
+    book(other, local_dt(monday, 9), patient=PatientFactory(full_name="Someone Else"))
+    book(khan, local_dt(monday + timedelta(days=20), 9), patient=PatientFactory(full_name="Later On"))
+    params = {"date_from": monday.isoformat(), "date_to": (monday + timedelta(days=6)).isoformat(),
+              "provider": khan.pk, "sort": "-patient", "page": 2}
+    page = desk.get(reverse("appointment_list"), params)
+    assert page.context["page"].paginator.count == 30
+    rows = read_csv(desk.get(reverse("appointment_export"), params))
+    assert rows[0][:5] == ["Date", "Start", "End", "Provider", "Patient"]
+    names = [r[4] for r in rows[1:]]
+    assert names == [f"Patient {i:02d}" for i in reversed(range(30))]  # the list's order, all pages
+    assert rows[1][3] == "Dr Ayesha Khan" and rows[-1][1] == "09:00"
+    # The link on the page carries the same filters.
+    assert f"{reverse('appointment_export')}?date_from={monday}" in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rReturn"])
+def test_export_cells_cannot_become_formulas(desk, khan, monday, name):
+    book(khan, local_dt(monday, 10), patient=PatientFactory(full_name=name), reason=name)
+    rows = read_csv(desk.get(reverse("appointment_export"), {"date_from": monday, "date_to": monday}))
+    assert rows[1][4] == "'" + name and rows[1][9] == "'" + name
+    rows = read_csv(desk.get(reverse("day_list"), {"date": monday, "format": "csv"}))
+    assert rows[1][4] == "'" + name
+
+
+def test_day_list_per_provider_or_all_printable_and_as_csv(desk, khan, monday):
+    other = ProviderFactory(name="Dr Other")
+    book(khan, local_dt(monday, 10), patient=PatientFactory(full_name="Ali Raza", phone="+923001234567"))
+    book(other, local_dt(monday, 11), patient=PatientFactory(full_name="Sara Malik"))
+    book(khan, local_dt(monday, 12), patient=PatientFactory(full_name="Not Coming"), status=Status.CANCELLED)
+    book(khan, local_dt(monday + timedelta(days=1), 10), patient=PatientFactory(full_name="Tomorrow Person"))
+    html = desk.get(reverse("day_list"), {"date": monday}).content.decode()
+    assert "Ali Raza" in html and "0300 1234567" in html and "Sara Malik" in html
+    assert "Not Coming" not in html and "Tomorrow Person" not in html
+    body = html[html.index('<div class="day-list">'):]
+    assert body.index("Dr Ayesha Khan") < body.index("Ali Raza") < body.index("Dr Other") < body.index("Sara Malik")
+    assert "data-print" in html
+    one = desk.get(reverse("day_list"), {"date": monday, "provider": other.pk}).content.decode()
+    assert "Sara Malik" in one and "Ali Raza" not in one
+    rows = read_csv(desk.get(reverse("day_list"), {"date": monday, "provider": khan.pk, "format": "csv"}))
+    assert [r[4] for r in rows[1:]] == ["Ali Raza"] and rows[1][5] == "0300 1234567"
+
+
+def test_exports_need_the_role(client, khan, monday):
+    for url in (reverse("appointment_export"), reverse("day_list") + "?format=csv", reverse("calendar")):
+        assert client.get(url).status_code == 302
+        client.force_login(UserFactory(receptionist=False))
+        assert client.get(url).status_code == 403
+        client.logout()
