@@ -108,6 +108,10 @@ class AppointmentForm(forms.Form):
     new_date_of_birth = forms.DateField(
         label="Date of birth (optional)", required=False, widget=DateInput(), error_messages=DATE_ERRORS,
     )
+    # After a look-alike patient was pointed out: book for them instead (a
+    # button's value), or confirm the new one is someone else.
+    use_patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    new_is_different = forms.BooleanField(label="This is a different person: register them as new", required=False)
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(), empty_label="Choose a provider",
         error_messages={"required": "Choose a provider.", "invalid_choice": "Choose one of the listed providers."},
@@ -130,7 +134,7 @@ class AppointmentForm(forms.Form):
         if appointment:
             # An appointment with a provider who has since left stays editable.
             providers |= Q(pk=appointment.provider_id)
-            for name in ("patient", "new_name", "new_phone", "new_date_of_birth"):
+            for name in ("patient", "new_name", "new_phone", "new_date_of_birth", "use_patient", "new_is_different"):
                 del self.fields[name]
             self.fields["status"].required = True
         else:
@@ -152,6 +156,13 @@ class AppointmentForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.is_new and data.get("use_patient"):
+            chosen = Patient.objects.filter(pk=data["use_patient"]).first()
+            if chosen:
+                # "Book for Ali Raza" under the look-alike warning: the typed new patient goes.
+                data["patient"] = chosen
+                for name in ("new_name", "new_phone", "new_date_of_birth"):
+                    data[name] = None if name == "new_date_of_birth" else ""
         if self.is_new and not self.errors.get("patient"):
             typed_new = any(data.get(f) for f in ("new_name", "new_phone", "new_date_of_birth"))
             if data.get("patient") and typed_new:

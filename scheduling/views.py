@@ -26,7 +26,7 @@ from clinic.htmx import changed, next_url, refused, wants_fragment
 from clinic.spreadsheet import csv_response
 from patients.models import Patient
 from patients.phone import format_phone
-from patients.selectors import patient_search
+from patients.selectors import patient_search, similar_patients
 from patients.services import PatientError, patient_find_or_create
 from scheduling import selectors, services
 from scheduling.forms import SORTS, AppointmentFilterForm, AppointmentForm, parse_day, parse_time
@@ -154,7 +154,7 @@ def _picks(slots) -> list[dict]:
 
 
 def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 200, error: str = "",
-                 alternatives=()) -> HttpResponse:
+                 alternatives=(), similar=()) -> HttpResponse:
     appointment = form.appointment
     # What was typed (the valid parts) or, before the first post, the initial values.
     values = getattr(form, "cleaned_data", {}) if form.is_bound else form.initial
@@ -163,6 +163,7 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         "appointment": appointment,
         "error": error,
         "picks": _picks(alternatives) if alternatives else [],
+        "similar": similar,
         **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),
@@ -193,6 +194,14 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_form(request, form, status=422)
     data = form.cleaned_data
+    if data["patient"] is None and not data["new_is_different"]:
+        # A look-alike of someone on this number ("Ali Raaza" next to "Ali
+        # Raza"): ask before registering a second record. The very same name
+        # is no question: patient_find_or_create books the existing one.
+        similar = [p for p in similar_patients(full_name=data["new_name"], phone=data["new_phone"])
+                   if p.full_name.casefold() != " ".join(data["new_name"].split()).casefold()]
+        if similar:
+            return _render_form(request, form, status=422, similar=similar)
     try:
         with transaction.atomic():
             patient = data["patient"]

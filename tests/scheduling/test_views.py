@@ -499,3 +499,49 @@ def test_typing_a_known_patient_as_new_books_the_existing_one(staff_client, khan
     assert response.status_code == 204
     assert Patient.objects.count() == 1
     assert Appointment.objects.get().patient == ali
+
+
+def test_a_new_patient_who_looks_like_one_on_the_same_phone_is_pointed_out(staff_client, khan, ali, monday):
+    form = booking_form(provider=khan, start=local_dt(monday, 10), new_name="Ali Raaza", new_phone="0300 1234567")
+    response = staff_client.post(reverse("appointment_new"), form, **HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Already registered under this phone number" in html
+    assert f'name="use_patient" value="{ali.pk}"' in html and 'name="new_is_different"' in html
+    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+    # "Book for Ali Raza": the existing patient, no new record.
+    response = staff_client.post(reverse("appointment_new"), {**form, "use_patient": ali.pk}, **HTMX)
+    assert response.status_code == 204
+    assert Appointment.objects.get().patient == ali and Patient.objects.count() == 1
+    # Or a different person after all.
+    form = booking_form(provider=khan, start=local_dt(monday, 11), new_name="Ali Raaza", new_phone="0300 1234567",
+                        new_is_different="on")
+    assert staff_client.post(reverse("appointment_new"), form, **HTMX).status_code == 204
+    assert Patient.objects.filter(full_name="Ali Raaza").count() == 1
+
+
+def test_a_refused_booking_offers_its_nearest_free_times_as_buttons(staff_client, khan, ali, monday):
+    book(provider=khan, patient=PatientFactory(), start=local_dt(monday, 10))
+    response = staff_client.post(reverse("appointment_new"), booking_form(provider=khan, start=local_dt(monday, 10),
+                                                                          patient=ali), **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422 and "already booked at 10:00" in html
+    picks = re.findall(r'data-pick data-provider="(\d+)" data-date="([\d-]+)" data-time="(\d\d:\d\d)"', html)
+    assert (str(khan.pk), monday.isoformat(), "09:30") in picks and (str(khan.pk), monday.isoformat(), "10:30") in picks
+
+
+def test_next_free_time_with_anyone(staff_client, khan, monday):
+    other = ProviderFactory(name="Dr Early", hours={monday.weekday(): [(local_dt(monday, 8).time(), local_dt(monday, 9).time())]})
+    html = staff_client.get(reverse("appointment_next_free"), {"date": monday.isoformat()}, **HTMX).content.decode()
+    picks = re.findall(r'data-provider="(\d+)" data-date="([\d-]+)" data-time="(\d\d:\d\d)"', html)
+    assert picks[0] == (str(other.pk), monday.isoformat(), "08:00")
+    assert "Dr Early" in html
+    assert staff_client.get(reverse("appointment_next_free"), {"date": "9999-99-99"}).status_code == 200
+
+
+def test_a_free_time_on_the_calendar_opens_the_dialog_with_everything_chosen(staff_client, khan, monday):
+    html = staff_client.get(reverse("appointment_new"), {"provider": khan.pk, "date": monday.isoformat(),
+                                                         "time": "11:30"}, **HTMX).content.decode()
+    assert f'<option value="{khan.pk}" selected>' in html
+    assert f'value="{monday.isoformat()}"' in html
+    assert '<option value="11:30" selected>' in html
