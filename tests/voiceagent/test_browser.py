@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def simulator(*args: str) -> subprocess.Popen:
-    # Same Redis and key prefix as the test server (through the environment).
+    # Same Redis and key prefix as the test server (through the environment),
+    # and the test database, whose providers the calls ask for.
+    from django.db import connection
+
+    from tests.conftest import _database_url_of
+
     return subprocess.Popen([sys.executable, "manage.py", "simulate_calls", *args], cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": _database_url_of(connection)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
