@@ -14,6 +14,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.appointment_status, name="appointment_status"),
     path("<int:pk>/move/", views.appointment_move, name="appointment_move"),
     path("<int:pk>/edit/", views.appointment_edit, name="appointment_edit"),
-    path("<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("<int:pk>/delete/", views.appointment_delete, name="appointment_delete"),
 ]

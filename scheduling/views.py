@@ -293,26 +293,13 @@ def patient_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/_patient_options.html", context)
 
 
-# --- cancel and delete ---------------------------------------------------------------
+# --- delete (cancelling is a one-click status change, below) --------------------------------
 
-def _confirm(request: HttpRequest, appointment: Appointment, *, action: str, error: str = "", status: int = 200):
+def _confirm(request: HttpRequest, appointment: Appointment, *, error: str = "", status: int = 200):
     template = "scheduling/appointment_confirm_modal.html" if wants_fragment(request) else "scheduling/appointment_confirm_page.html"
     return render(request, template, {
-        "appointment": appointment, "action": action, "description": _describe(appointment), "error": error,
+        "appointment": appointment, "description": _describe(appointment), "error": error,
     }, status=status)
-
-
-@receptionist_required
-@require_http_methods(["GET", "POST"])
-def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = _get_appointment(pk)
-    if request.method == "GET":
-        return _confirm(request, appointment, action="cancel")
-    try:
-        appointment = services.appointment_cancel(appointment=appointment)
-    except BookingError as exc:
-        return _confirm(request, appointment, action="cancel", error=exc.message, status=422)
-    return changed(request, f"Cancelled {_describe(appointment)}.", then="appointment_list")
 
 
 @receptionist_required
@@ -320,12 +307,10 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _get_appointment(pk)
     if request.method == "GET":
-        return _confirm(request, appointment, action="delete")
+        return _confirm(request, appointment)
     description = _describe(appointment)
     services.appointment_delete(appointment=appointment)
     return changed(request, f"Deleted {description}.", then="appointment_list")
-
-
 
 
 # --- one-click status changes and moves -------------------------------------------------

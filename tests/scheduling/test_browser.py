@@ -125,24 +125,20 @@ def test_edit_moves_the_appointment_in_the_table(logged_in_page, live_server_url
     assert Appointment.objects.get().start == local_dt(day, 11, 30)
 
 
-def test_cancel_asks_then_marks_it_cancelled(logged_in_page, live_server_url, clinic):
+def test_cancel_is_one_click_and_undo_brings_it_back(logged_in_page, live_server_url, clinic):
     day = clinic["monday"]
     AppointmentFactory(patient=clinic["ali"], provider=clinic["khan"], start=local_dt(day, 10), end=local_dt(day, 10, 30))
     page = logged_in_page
     open_list(page, live_server_url, day)
     row = page.locator("#appointments tbody tr", has_text="Ali Raza")
-    row.get_by_role("link", name=re.compile("^Cancel")).click()
-
-    dialog = page.locator("dialog.modal")
-    expect(dialog).to_contain_text(f"Cancel Ali Raza's appointment with Dr Ayesha Khan on {day:%A} {day.day} {day:%B} at 10:00?")
-    # "Keep it" closes without changing anything.
-    dialog.get_by_role("button", name="Keep it").click()
-    expect(page.locator("dialog.modal")).to_have_count(0)
-    assert Appointment.objects.get().status == Appointment.Status.BOOKED
-
-    row.get_by_role("link", name=re.compile("^Cancel")).click()
-    page.locator("dialog.modal").get_by_role("button", name="Cancel appointment").click()
-    expect(page.locator("dialog.modal")).to_have_count(0)
+    row.get_by_role("button", name=re.compile("^Cancel")).click()
+    expect(page.locator("#toast")).to_contain_text(
+        f"Cancelled Ali Raza's appointment with Dr Ayesha Khan on {day:%A} {day.day} {day:%B} at 10:00.")
     expect(row).to_contain_text("Cancelled")
-    expect(row.get_by_role("link", name=re.compile("^Cancel"))).to_have_count(0)
+    expect(row.get_by_role("button", name=re.compile("^Cancel"))).to_have_count(0)
     assert Appointment.objects.get().status == Appointment.Status.CANCELLED
+
+    page.locator("#toast").get_by_role("button", name="Undo").click()
+    expect(row).to_contain_text("Booked")
+    expect(row.get_by_role("button", name=re.compile("^Cancel"))).to_have_count(1)
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED
