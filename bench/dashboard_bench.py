@@ -96,8 +96,10 @@ def calendar(client: Client, runs: int) -> None:
         return
     today = timezone.localdate()
     days = [today + timedelta(days=i) for i in range(7)]
+    from scheduling.selectors import calendar_grid
+
     response = client.get(url, {"date": today.isoformat()})
-    grid = response.context["grid"]
+    grid = calendar_grid(days=[today])
     blocks = sum(len(c.blocks) for c in grid.columns)
     free = sum(len(c.free) for c in grid.columns)
     print(f"calendar today: {len(grid.columns)} columns, {blocks} appointments, {free} free times, "

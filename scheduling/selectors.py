@@ -57,6 +57,16 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     )
 
 
+def _closures(provider_ids: list[int], first: date, last: date) -> dict:
+    """{provider_id or None (whole clinic): [(first_day, last_day, reason, whole_clinic)]} touching first..last."""
+    closures = defaultdict(list)
+    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
+        Q(provider__isnull=True) | Q(provider_id__in=provider_ids)
+    ):
+        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    return closures
+
+
 def schedules_for(
     providers: list[Provider],
     first: date,
@@ -66,11 +76,7 @@ def schedules_for(
 ) -> list[Schedule]:
     """Schedules of `providers` (from `providers_with_hours`) for the days first..last."""
     ids = [p.pk for p in providers]
-    closures = defaultdict(list)
-    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
-        Q(provider__isnull=True) | Q(provider_id__in=ids)
-    ):
-        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    closures = _closures(ids, first, last)
     start, end = day_bounds(first, last)
     # A margin on the left: an appointment that starts before midnight may
     # still run into the first day, but never by more than the longest one.
@@ -283,11 +289,7 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
     providers = providers_with_hours(provider_ids)
     first, last = min(days), max(days)
     ids = [p.pk for p in providers]
-    closures = defaultdict(list)
-    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
-        Q(provider__isnull=True) | Q(provider_id__in=ids)
-    ):
-        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    closures = _closures(ids, first, last)
     start, end = day_bounds(first, last)
     rows = (
         Appointment.objects.filter(

@@ -252,8 +252,7 @@ def appointment_book(
 def _not_open(appointment: Appointment, doing: str) -> BookingError:
     if appointment.status == Status.ARRIVED:
         return BookingError(
-            f"The patient has already arrived for this appointment, so it cannot be {doing}; "
-            "undo the check-in first if it was a mistake.",
+            f"The patient has already arrived for this appointment, so it can no longer be {doing}.",
             code="status",
         )
     return BookingError(

@@ -24,12 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def desk(client):
-    client.force_login(UserFactory())
-    return client
-
-
-@pytest.fixture
 def khan():
     return ProviderFactory(name="Dr Ayesha Khan")
 
