@@ -73,12 +73,14 @@ def _todays_appointments(start, end) -> list[dict]:
 def _waiting(todays: list[dict], now) -> list[dict]:
     """Who has checked in and is not yet seen, longest wait first."""
     tz = clinic_tz()
-    waiting = sorted((a for a in todays if a["status"] == Appointment.Status.ARRIVED and a["arrived_at"]),
-                     key=lambda a: a["arrived_at"])
+    # Arrived without a time (set so by hand in the database) still waits; it sorts by its booking.
+    waiting = sorted((a for a in todays if a["status"] == Appointment.Status.ARRIVED),
+                     key=lambda a: a["arrived_at"] or a["start"])
     for a in waiting:
-        a["arrived"] = a["arrived_at"].astimezone(tz).strftime("%H:%M")
-        a["waited"] = max(0, int((now - a["arrived_at"]).total_seconds() // 60))
-        a["early"] = a["arrived_at"] < a["start"]
+        came = a["arrived_at"]
+        a["arrived"] = came.astimezone(tz).strftime("%H:%M") if came else a["time"]
+        a["waited"] = max(0, int((now - came).total_seconds() // 60)) if came else None
+        a["early"] = bool(came and came < a["start"])
     return waiting
 
 

@@ -355,9 +355,15 @@ def transition_problem(*, current: str, target: str, start: datetime, now: datet
     return ""
 
 
+# Corrections (a completed visit reopened, one outcome for the other) stay
+# in TRANSITIONS for Undo, the edit form and the admin, but get no button.
+_BUTTONS_FROM = {Status.COMPLETED: (), Status.NO_SHOW: (Status.ARRIVED,)}
+
+
 def status_actions(*, status: str, start: datetime, now: datetime) -> list[tuple[str, str]]:
     """The one-click status changes open to an appointment right now: [(status, button label)]."""
-    return [(t, label) for t, label in ONE_CLICK.items() if t in TRANSITIONS.get(status, ()) and
+    targets = _BUTTONS_FROM.get(status, tuple(ONE_CLICK))
+    return [(t, ONE_CLICK[t]) for t in targets if t in TRANSITIONS.get(status, ()) and
             not transition_problem(current=status, target=t, start=start, now=now)]
 
 

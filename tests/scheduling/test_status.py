@@ -134,7 +134,8 @@ def test_status_actions_offer_only_what_is_allowed_now(khan):
     assert labels(Status.BOOKED, earlier_today) == ["Arrived", "Completed", "No-show", "Cancel"]
     assert labels(Status.BOOKED, next_week) == ["Cancel"]
     assert labels(Status.ARRIVED, later_today) == ["Completed"]
-    assert labels(Status.NO_SHOW, earlier_today) == ["Arrived", "Completed"]
+    assert labels(Status.NO_SHOW, earlier_today) == ["Arrived"]  # late after all
+    assert labels(Status.COMPLETED, earlier_today) == []  # corrections: Undo or the edit form
     assert labels(Status.CANCELLED, later_today) == []
 
 
