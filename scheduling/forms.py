@@ -27,6 +27,10 @@ SORTS = {
 DEFAULT_SORT = "start"
 DEFAULT_DAYS = 7
 
+# Dates a query string may name: far enough for any diary, near enough that
+# a week or a day after them is still a date (9999-12-31 + 1 day is not).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -64,6 +68,11 @@ class AppointmentFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            # A year like 9999 would overflow the day's end (and the CSV export's).
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, f"Enter a date between {FIRST_DAY.year} and {LAST_DAY.year}.")
+                data.pop(name, None)
         first, last = data.get("date_from"), data.get("date_to")
         if first and last and last < first:
             self.add_error("date_to", "The end date is before the start date.")
@@ -179,11 +188,6 @@ class AppointmentForm(forms.Form):
             # aware instant.
             data["start"] = datetime.combine(data["date"], data["time"], tzinfo=selectors.clinic_tz())
         return data
-
-
-# Dates a query string may name: far enough for any diary, near enough that
-# a week or a day after them is still a date (9999-12-31 + 1 day is not).
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def parse_day(raw: str | None) -> date | None:

@@ -210,3 +210,12 @@ def test_exports_need_the_role(client, khan, monday):
         client.force_login(UserFactory(receptionist=False))
         assert client.get(url).status_code == 403
         client.logout()
+
+
+@pytest.mark.parametrize("params", [
+    {"date_from": "9999-12-31"}, {"date_to": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "0001-01-02"},
+])
+def test_far_dates_are_explained_not_a_crash(desk, params):
+    response = desk.get(reverse("appointment_list"), params)
+    assert response.status_code == 200 and "Enter a date between 1900 and 2999" in response.content.decode()
+    assert read_csv(desk.get(reverse("appointment_export"), params))[0][0] == "Date"
