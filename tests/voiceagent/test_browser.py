@@ -48,6 +48,7 @@ def test_a_call_from_another_process_appears_changes_stage_and_leaves_without_a_
     from playwright.sync_api import expect
 
     page = logged_in_page
+    ProviderFactory(name="Dr Sim Khan")  # the made-up caller asks for the clinic's own provider
     page.goto(f"{live_server_url}/calls/live/")
     expect(page.locator("#live-status")).to_have_text("Live")
     expect(page.locator("#live-calls-empty")).to_be_visible()
@@ -63,7 +64,7 @@ def test_a_call_from_another_process_appears_changes_stage_and_leaves_without_a_
         expect(row.locator(".live-started")).to_have_text("just now")
         expect(row.locator(".live-stage")).to_have_text("Identifying caller", timeout=10_000)
         expect(row.locator(".live-stage")).to_have_text("Choosing a time", timeout=10_000)
-        expect(row.locator(".live-slot")).to_contain_text("with Dr Sim")
+        expect(row.locator(".live-slot")).to_contain_text("with Dr Sim Khan")
         caller = row.locator(".live-caller-name").inner_text()
         assert caller != "Unknown caller"
         expect(row.locator(".live-stage")).to_have_text("Booking", timeout=10_000)

@@ -95,8 +95,6 @@ class Command(BaseCommand):
             raise CommandError("--updates-per-second must be between 0 and 50.")
         redis = redis_server.ensure_running()
         self.times = clinic_times(random.Random(seed))
-        if not self.times:
-            self.stdout.write("No active provider has a free time: the calls will not get as far as choosing one.")
         try:
             asyncio.run(self._run(calls=calls, interval=interval,
                                   duration=duration or interval * len(FLOW), once=once,
@@ -112,7 +110,8 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        self.stdout.write(f"Simulating {calls} call(s) at a time; Ctrl+C to stop.")
+        note = "" if self.times else " No active provider has a free time: the calls will not get to choosing one."
+        self.stdout.write(f"Simulating {calls} call(s) at a time; Ctrl+C to stop.{note}")
         self.serial = 0
         self.sent = 0  # call.updated events that went out; the benchmark compares what arrived
         run_id = f"{int(time.time()) % 100000:05d}"
