@@ -1,7 +1,13 @@
-/* The calendar: move appointments by drag and drop, or by keyboard ("Move",
- * then a free time); keep the current-time line where it belongs.
+/* The calendar: open the booking dialog from a free time and an appointment
+ * from its block, one-click status buttons, moving appointments by drag and
+ * drop or by keyboard ("Move", then a free time), and the current-time line.
  *
- * Both ways post the same form to the block's data-move-url
+ * A busy day has hundreds of blocks and free times, so they carry only their
+ * own data (id, time); provider and day are on their column, and the URLs to
+ * post to are on #calendar (data-status-url, data-move-url, with 0 for the
+ * id). Listeners sit on the document, so a re-rendered grid needs no wiring.
+ *
+ * Moves post provider, date and time to the move URL
  * (scheduling.views.appointment_move -> services.appointment_reschedule).
  * The page never moves a block itself: success answers `clinic:changed` and
  * the grid re-renders from the database; a refusal answers `clinic:refused`,
@@ -14,19 +20,46 @@
 
   var STEP_MINUTES = 5;
   var dragged = null;
-  var moving = null; // {url, label} while a keyboard move waits for a free time
+  var moving = null; // the block whose keyboard move waits for a free time
 
   function status(text) {
     var el = document.getElementById("calendar-status");
     if (el) el.textContent = text;
   }
 
-  function move(url, target) {
-    htmx.ajax("POST", url, {
+  function urlFor(kind, block) {
+    return document.getElementById("calendar").dataset[kind + "Url"].replace("/0/", "/" + block.dataset.id + "/");
+  }
+
+  function label(block) {
+    var name = block.querySelector("strong");
+    return (name ? name.textContent : "the appointment") + " at " + block.dataset.time;
+  }
+
+  function move(block, target) {
+    var column = target.closest(".cal-col");
+    htmx.ajax("POST", urlFor("move", block), {
       source: document.body, swap: "none",
-      values: { provider: target.dataset.provider, date: target.dataset.date, time: target.dataset.time },
+      values: { provider: column.dataset.provider, date: column.dataset.date, time: target.dataset.time },
     });
   }
+
+  // Free times open the booking dialog, blocks open the appointment, in #modal.
+  document.addEventListener("click", function (evt) {
+    if (moving || evt.defaultPrevented || evt.button !== 0 || evt.ctrlKey || evt.metaKey || evt.shiftKey) return;
+    var link = evt.target.closest && evt.target.closest("#calendar a.cal-free, #calendar a.cal-appt-main");
+    if (link) {
+      evt.preventDefault();
+      htmx.ajax("GET", link.getAttribute("href"), { source: link, target: "#modal" });
+      return;
+    }
+    var button = evt.target.closest && evt.target.closest("#calendar [data-status]");
+    if (button) {
+      htmx.ajax("POST", urlFor("status", button.closest(".cal-appt")), {
+        source: button, swap: "none", values: { status: button.dataset.status },
+      });
+    }
+  });
 
   function dropTarget(evt) {
     var target = evt.target.closest && evt.target.closest("#calendar [data-drop]");
@@ -42,7 +75,7 @@
     if (!block) return;
     dragged = block;
     evt.dataTransfer.effectAllowed = "move";
-    evt.dataTransfer.setData("text/plain", block.dataset.label || "");
+    evt.dataTransfer.setData("text/plain", label(block));
     block.classList.add("dragging");
   });
 
@@ -63,7 +96,7 @@
     var target = dropTarget(evt);
     if (!target) return;
     evt.preventDefault();
-    move(dragged.dataset.moveUrl, target);
+    move(dragged, target);
   });
 
   document.addEventListener("dragend", function () {
@@ -82,10 +115,9 @@
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("#calendar [data-move]");
     if (button) {
-      var block = button.closest(".cal-appt");
-      moving = { url: block.dataset.moveUrl, label: block.dataset.label };
+      moving = button.closest(".cal-appt");
       document.body.classList.add("calendar-moving");
-      status("Moving " + moving.label + ": choose a free time, or press Escape to keep it where it is.");
+      status("Moving " + label(moving) + ": choose a free time, or press Escape to keep it where it is.");
       var first = document.querySelector("#calendar .cal-free");
       if (first) first.focus();
       return;
@@ -96,9 +128,9 @@
     // Capture phase: this runs before htmx opens the booking dialog.
     evt.preventDefault();
     evt.stopPropagation();
-    var url = moving.url;
+    var block = moving;
     stopMoving();
-    move(url, slot);
+    move(block, slot);
   }, true);
 
   document.addEventListener("keydown", function (evt) {
