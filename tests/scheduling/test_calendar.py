@@ -219,3 +219,12 @@ def test_far_dates_are_explained_not_a_crash(desk, params):
     response = desk.get(reverse("appointment_list"), params)
     assert response.status_code == 200 and "Enter a date between 1900 and 2999" in response.content.decode()
     assert read_csv(desk.get(reverse("appointment_export"), params))[0][0] == "Date"
+
+
+def test_names_and_reasons_are_escaped_on_the_grid(desk, khan, monday):
+    book(khan, local_dt(monday, 10), patient=PatientFactory(full_name='<script>alert(1)</script> "Ali"'),
+         reason="<img src=x onerror=alert(2)>")
+    html = desk.get(reverse("calendar"), {"date": monday.isoformat()}).content.decode()
+    grid = html[html.index('id="calendar"'):]
+    assert "<script>alert(1)" not in grid and "<img src=x" not in grid
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;Ali&quot;" in grid and "&lt;img src=x" in grid
