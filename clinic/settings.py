@@ -15,6 +15,7 @@ import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic import redis_server
+from clinic.proxy import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -65,6 +66,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies (addresses or networks) whose X-Forwarded-For and
+# X-Forwarded-Proto we believe; from anyone else clinic.proxy drops them, so
+# the scheme header below is safe to honour.
+TRUSTED_PROXIES = parse_networks(env.list("TRUSTED_PROXIES", default=[]))
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Karachi")
 try:
@@ -102,6 +108,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

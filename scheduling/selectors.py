@@ -219,7 +219,7 @@ def local(dt: datetime) -> datetime:
 
 # --- the calendar ---------------------------------------------------------------
 
-# The calendar's grid has one row per five minutes; static/css/calendar.css
+# The calendar's grid has one row per five minutes; static/css/calendar-grid.css
 # has a class for every row start (r1..r288) and span (s1..s288).
 CALENDAR_STEP_MINUTES = 5
 CALENDAR_DEFAULT_HOURS = (8, 18)
@@ -371,3 +371,79 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
     return CalendarGrid(columns=columns, first_minute=first_minute,
                         rows=(last_minute - first_minute) // step, hour_marks=hour_marks, now_place=now_place,
                         now_minute=now_minute)
+
+
+# --- the clinic's opening hours ------------------------------------------------------
+
+# How far ahead "when do you open next?" looks before it says it does not know.
+OPENING_LOOKAHEAD_DAYS = 31
+
+
+@dataclass(frozen=True)
+class ClinicOpen:
+    """Whether the clinic is open at `at`, and when that changes.
+
+    The clinic is open while at least one active provider is working (by the
+    weekly hours) and neither the whole clinic nor every working provider is
+    away. `closes_at` is set while open; `opens_at` while closed (None when
+    nothing opens within OPENING_LOOKAHEAD_DAYS); `closure` is the reason of
+    a whole-clinic closure on that day, if any.
+    """
+
+    at: datetime
+    is_open: bool
+    closes_at: datetime | None = None
+    opens_at: datetime | None = None
+    closure: str = ""
+
+
+def clinic_hours(first: date, last: date) -> dict[date, list[tuple[datetime, datetime]]]:
+    """The clinic's open intervals for each day first..last: the union of the active
+    providers' working hours, less their closures and the clinic's. Three queries."""
+    return _opening(first, last)[0]
+
+
+def clinic_open(at: datetime | None = None) -> ClinicOpen:
+    """Is the clinic open at `at` (default now), and until or from when?
+
+    For "are you open now?", "when do you open?", the after-hours greeting and
+    the promise of a call back; reads a month of hours in three queries.
+    """
+    at = at or timezone.now()
+    today = local(at).date()
+    hours, clinic_closures = _opening(today, today + timedelta(days=OPENING_LOOKAHEAD_DAYS))
+    closure = next((reason for first, last, reason in clinic_closures if first <= today <= last), "")
+    for start, end in hours[today]:
+        if start <= at < end:
+            return ClinicOpen(at=at, is_open=True, closes_at=end, closure=closure)
+    opens_at = next((start for day in sorted(hours) for start, _ in hours[day] if start > at), None)
+    return ClinicOpen(at=at, is_open=False, opens_at=opens_at, closure=closure)
+
+
+def _opening(first: date, last: date):
+    tz = clinic_tz()
+    providers = providers_with_hours()
+    away: dict[int | None, list[tuple[date, date, str]]] = defaultdict(list)
+    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first):
+        away[c.provider_id].append((c.start_date, c.end_date, c.reason))
+
+    def closed(provider_id: int | None, day: date) -> bool:
+        return any(a <= day <= b for a, b, _ in away[provider_id])
+
+    days: dict[date, list[tuple[datetime, datetime]]] = {}
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        intervals = [] if closed(None, day) else sorted(
+            (datetime.combine(day, a, tzinfo=tz), datetime.combine(day, b, tzinfo=tz))
+            for p in providers
+            if not closed(p.pk, day)
+            for a, b in p.weekly_hours.get(day.weekday(), [])
+        )
+        merged: list[tuple[datetime, datetime]] = []
+        for start, end in intervals:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        days[day] = merged
+    return days, away[None]
