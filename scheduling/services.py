@@ -343,8 +343,8 @@ def transition_problem(*, current: str, target: str, start: datetime, now: datet
             return "Move the appointment to a new time to reschedule it."
         return (f"An appointment that is {Status(current).label.lower()} cannot be marked "
                 f"{Status(target).label.lower()}.")
-    day, today = selectors.local(start).date(), selectors.local(now).date()
     if target == Status.ARRIVED and current in (*OPEN_STATUSES, Status.NO_SHOW):
+        day, today = selectors.local(start).date(), selectors.local(now).date()
         if day > today:
             return f"This appointment is on {say_day(start)}; patients check in on the day."
         if day < today:
