@@ -73,10 +73,13 @@ def similar_patients(*, full_name: str, phone: str, exclude_pk: int | None = Non
     """Patients registered under the same phone number whose name looks like `full_name`.
 
     Shown before saving a new or edited patient, so that "Ali Raaza" is not
-    registered next to "Ali Raza". Reads one number's patients (a family, a
-    handful of rows) through the phone index.
+    registered next to "Ali Raza". The very same name (any case or spacing)
+    is left out: that is the same patient, whom patient_find_or_create books
+    and patient_create refuses with its own message. Reads one number's
+    patients (a family, a handful of rows) through the phone index.
     """
     qs = patients_for_phone(phone)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
-    return [p for p in qs[:50] if names_look_alike(full_name, p.full_name)]
+    same = " ".join((full_name or "").split()).casefold()
+    return [p for p in qs[:50] if p.full_name.casefold() != same and names_look_alike(full_name, p.full_name)]

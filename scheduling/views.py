@@ -198,10 +198,8 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     if data["patient"] is None and not data["new_is_different"]:
         # A look-alike of someone on this number ("Ali Raaza" next to "Ali
-        # Raza"): ask before registering a second record. The very same name
-        # is no question: patient_find_or_create books the existing one.
-        similar = [p for p in similar_patients(full_name=data["new_name"], phone=data["new_phone"])
-                   if p.full_name.casefold() != " ".join(data["new_name"].split()).casefold()]
+        # Raza"): ask before registering a second record.
+        similar = similar_patients(full_name=data["new_name"], phone=data["new_phone"])
         if similar:
             return _render_form(request, form, status=422, similar=similar)
     try:
