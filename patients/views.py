@@ -186,5 +186,5 @@ def patient_similar(request: HttpRequest) -> HttpResponse:
     exclude = request.GET.get("patient", "")
     similar = similar_patients(full_name=request.GET.get("full_name", "")[:120],
                                phone=request.GET.get("phone", "")[:40],
-                               exclude_pk=int(exclude) if exclude.isdigit() else None)
+                               exclude_pk=int(exclude) if exclude.isdigit() and len(exclude) <= 18 else None)
     return render(request, "patients/_similar.html", {"similar": similar})

@@ -199,6 +199,12 @@ def parse_day(raw: str | None) -> date | None:
     return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
+def parse_id(raw: str | None) -> int | None:
+    """A database id from a query string or a post, or None ("12" yes; "", "1 OR 1=1" and 5,000 nines no)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
 def parse_time(raw: str | None) -> dt_time | None:
     """An HH:MM time from a query string or a calendar post, or None."""
     raw = (raw or "").strip()

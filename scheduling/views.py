@@ -31,7 +31,7 @@ from patients.phone import format_phone
 from patients.selectors import patient_search, similar_patients
 from patients.services import PatientError, patient_find_or_create
 from scheduling import selectors, services
-from scheduling.forms import SORTS, AppointmentFilterForm, AppointmentForm, parse_day, parse_time
+from scheduling.forms import SORTS, AppointmentFilterForm, AppointmentForm, parse_day, parse_id, parse_time
 from scheduling.models import OPEN_STATUSES, Appointment, Provider
 from scheduling.services import BookingError
 
@@ -355,9 +355,9 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move an appointment to a provider, day and time picked on the calendar (drag and drop, or Move)."""
     appointment = _get_appointment(pk)
     back = next_url(request, reverse("calendar"))
-    provider_id, day, at = request.POST.get("provider", ""), parse_day(request.POST.get("date")), parse_time(
+    provider_id, day, at = parse_id(request.POST.get("provider")), parse_day(request.POST.get("date")), parse_time(
         request.POST.get("time"))
-    provider = Provider.objects.filter(pk=provider_id).first() if provider_id.isdigit() else None
+    provider = Provider.objects.filter(pk=provider_id).first() if provider_id else None
     if provider is None or day is None or at is None:
         return refused(request, "Pick a free time on the calendar to move the appointment to.", then=back)
     old = {"provider": str(appointment.provider_id), "date": f"{selectors.local(appointment.start):%Y-%m-%d}",
@@ -414,8 +414,8 @@ def _day_list(day: date, provider: Provider | None) -> QuerySet[Appointment]:
 def day_list(request: HttpRequest) -> HttpResponse:
     """The day's list per provider (or everyone's), to print or download as CSV."""
     day = parse_day(request.GET.get("date")) or timezone.localdate()
-    provider_id = request.GET.get("provider", "")
-    provider = Provider.objects.filter(pk=provider_id).first() if provider_id.isdigit() else None
+    provider_id = parse_id(request.GET.get("provider"))
+    provider = Provider.objects.filter(pk=provider_id).first() if provider_id else None
     qs = _day_list(day, provider)
     if request.GET.get("format") == "csv":
         return csv_response(f"day-list-{day:%Y-%m-%d}.csv", EXPORT_HEADER, _export_rows(qs))
@@ -476,8 +476,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     """A day with one column per provider, or a provider's week; appointments, gaps and breaks to scale."""
     day = parse_day(request.GET.get("date")) or timezone.localdate()
     providers = list(Provider.objects.order_by("name", "pk").values_list("pk", "name", "is_active"))
-    raw = request.GET.get("provider", "")
-    provider_id = int(raw) if raw.isdigit() and any(pk == int(raw) for pk, _, _ in providers) else None
+    provider_id = parse_id(request.GET.get("provider"))
+    provider_id = provider_id if any(pk == provider_id for pk, _, _ in providers) else None
     view = "week" if request.GET.get("view") == "week" else "day"
     if view == "week":
         # A week is one provider's: the one asked for, else the first who works.

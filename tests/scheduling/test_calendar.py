@@ -228,3 +228,24 @@ def test_names_and_reasons_are_escaped_on_the_grid(desk, khan, monday):
     grid = html[html.index('id="calendar"'):]
     assert "<script>alert(1)" not in grid and "<img src=x" not in grid
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;Ali&quot;" in grid and "&lt;img src=x" in grid
+
+
+def test_ids_that_are_not_ids_change_nothing_and_break_nothing(desk, khan, monday):
+    appt = book(khan, local_dt(monday, 10), patient=PatientFactory(full_name="Ali Raza"))
+    huge = "9" * 5000
+    for params in ({"provider": huge}, {"provider": "-1"}, {"provider": "1 OR 1=1"}):
+        assert desk.get(reverse("calendar"), {"date": monday, **params}).status_code == 200
+        assert desk.get(reverse("day_list"), {"date": monday, **params}).status_code == 200
+    assert desk.get(reverse("patient_similar"), {"full_name": "Ali", "phone": "0300", "patient": huge}).status_code == 200
+    for provider in (huge, "", str(khan.pk + 1000)):
+        response = desk.post(reverse("appointment_move", args=[appt.pk]),
+                             {"provider": provider, "date": monday.isoformat(), "time": "11:00"},
+                             HTTP_HX_REQUEST="true")
+        assert response.status_code == 422
+    for date_, time_ in (("9999-12-31", "11:00"), (monday.isoformat(), "25:00"), (monday.isoformat(), "11:00:00"),
+                         (monday.isoformat(), "x" * 10_000)):
+        response = desk.post(reverse("appointment_move", args=[appt.pk]),
+                             {"provider": khan.pk, "date": date_, "time": time_}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 422
+    appt.refresh_from_db()
+    assert (appt.start, appt.status) == (local_dt(monday, 10), Status.BOOKED)
