@@ -169,3 +169,13 @@ def say_when(moment: datetime, language: str, *, today: date | None = None) -> s
         return f"{day} کو {say_time(moment, language)}"
     return f"{day}, at {say_time(moment, language)}"
 
+
+
+def say_digits(digits: str, language: str) -> str:
+    """A phone number read back digit by digit, in the groups patients.phone.spoken_digits makes:
+    "0 3 0 0, 1 2 3, 4 5 6 7" or "صفر تین صفر صفر، ایک دو تین، چار پانچ چھ سات"."""
+    if language != URDU:
+        return digits
+    return "، ".join(
+        " ".join(urdu_number(int(d)) for d in group.split()) for group in digits.split(", ")
+    )

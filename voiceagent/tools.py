@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time as time_module
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -37,7 +38,7 @@ from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
-from voiceagent import calls
+from voiceagent import calls, languages, prompts
 from voiceagent.context import CallContext, CallerProfile, ContextStore
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call
@@ -114,6 +115,9 @@ class FrontDesk:
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
+    _heard_language: str | None = field(default=None, repr=False)
+    _opening: selectors.ClinicOpen | None = field(default=None, repr=False)
+    _opening_read_at: float = field(default=0.0, repr=False)
 
     def prefetch(self) -> None:
         """Read the providers and the clinic's hours while the greeting plays, not in a turn."""
@@ -132,6 +136,42 @@ class FrontDesk:
     @property
     def context(self) -> CallContext:
         return self.store.context
+
+    # --- the caller's language and the clock -------------------------------------
+
+    def heard(self, language: str | None) -> None:
+        """The language the speech recogniser detected in the caller's last words, when it says."""
+        self._heard_language = language or None
+
+    async def follow_caller(self, words: str | None) -> bool:
+        """Follow the caller into the language of `words` (their latest turn); True when it changed."""
+        if words is None:
+            return False
+        ctx = self.context
+        spoken_in, self._heard_language = self._heard_language, None
+        language = languages.follow(ctx.language or languages.fallback(), text=words, stt_language=spoken_in)
+        if language == ctx.language:
+            return False
+        ctx.language = language
+        log.info("call %s: the caller speaks %s", ctx.room, languages.SUPPORTED[language])
+        await asyncio.gather(self.store.save(), calls.call_update(self.call_id, language=language))
+        return True
+
+    async def now_instructions(self) -> str:
+        """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        moment = timezone.localtime()
+        return prompts.now(moment=moment, language=self.context.language, opening=await self.opening(moment))
+
+    async def opening(self, moment: datetime) -> selectors.ClinicOpen:
+        """Whether the clinic is open at `moment`, read again only when that can have changed:
+        at the next opening or closing, on another day, or after a few minutes (a closure added)."""
+        known = self._opening
+        boundary = known and (known.closes_at if known.is_open else known.opens_at)
+        if (known is None or selectors.local(known.at).date() != moment.date()
+                or (boundary and moment >= boundary) or time_module.monotonic() - self._opening_read_at > 300):
+            self._opening = await sync_to_async(selectors.clinic_open)(moment)
+            self._opening_read_at = time_module.monotonic()
+        return self._opening
 
     # --- bookkeeping ----------------------------------------------------------
 

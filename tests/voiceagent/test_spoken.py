@@ -81,3 +81,10 @@ def test_day_and_time_together():
     assert say_when(moment, "en", today=date(2026, 3, 2)) == "tomorrow, Tuesday the 3rd of March, at 9:30 in the morning"
     assert say_when(moment, "ur", today=date(2026, 3, 2)) == "کل، منگل تین مارچ کو صبح ساڑھے نو بجے"
     assert say_when(datetime(2026, 3, 10, 14, 30), "ur") == "منگل دس مارچ کو دوپہر ڈھائی بجے"
+
+
+def test_phone_digits_read_one_by_one_in_both_languages():
+    from voiceagent.spoken import say_digits
+
+    assert say_digits("0 3 0 0, 1 2 3, 4 5 6 7", "en") == "0 3 0 0, 1 2 3, 4 5 6 7"
+    assert say_digits("0 3 0 0, 1 2 3, 4 5 6 7", "ur") == "صفر تین صفر صفر، ایک دو تین، چار پانچ چھ سات"
