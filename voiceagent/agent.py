@@ -283,12 +283,17 @@ class Receptionist(Agent):
 
     @function_tool
     async def transfer_to_staff(self, ctx: RunContext[FrontDesk], reason: str = "") -> str:
-        """Transfer the caller to a member of staff. Tell the caller you are transferring them first.
+        """Transfer the caller to a member of staff. The caller hears from us that they are being transferred.
 
         Args:
             reason: Why, in a few words (for the records).
         """
         ctx.disallow_interruptions()
+        if self.desk.clinic.transfer_phone and self.desk.transfer is not None:
+            # In the caller's language, heard in full before the line moves to staff.
+            async with ctx.foreground():
+                await self.session.say(prompts.line(self.desk.context.language, "transferring"),
+                                       allow_interruptions=False).wait_for_playout()
         return await self._timed(self.desk.transfer_to_staff(reason))
 
     @function_tool

@@ -38,7 +38,7 @@ from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
-from voiceagent import calls, languages, prompts
+from voiceagent import calls, languages, prompts, spoken
 from voiceagent.context import CallContext, CallerProfile, ContextStore
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call
@@ -173,6 +173,13 @@ class FrontDesk:
             self._opening_read_at = time_module.monotonic()
         return self._opening
 
+    def _words(self, key: str, **values) -> str:
+        """A fixed line in the caller's language, quoted for the model to say as it is."""
+        return f"«{prompts.line(self.context.language, key, **values)}»"
+
+    def _when(self, moment: datetime) -> str:
+        return spoken.say_when(selectors.local(moment), self.context.language, today=timezone.localdate())
+
     # --- bookkeeping ----------------------------------------------------------
 
     async def _stage(self, stage: str, record: dict | None = None, **live) -> None:
@@ -199,7 +206,8 @@ class FrontDesk:
         self.context.failures += 1
         await self.store.save()
         if self.context.failures >= FAILURES_BEFORE_TRANSFER:
-            message += " This is not going well for the caller: offer to transfer them to a member of staff."
+            message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
+                        f"in these words: {self._words('failing')}")
         return ToolError(message)
 
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
@@ -413,9 +421,10 @@ class FrontDesk:
         if not confirmed:
             await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
             return (
-                f"Not booked yet. Read it back: {ctx.patient_name} with {slot['provider']} on "
-                f"{say_day(start)} at {say_time(start)}. Ask the caller to say yes, then call "
-                "book_appointment again with confirmed set to true."
+                f"Not booked yet ({ctx.patient_name} with {slot['provider']} on {say_day(start)} at "
+                f"{say_time(start)}). Read it back to the caller in these words: "
+                f"{self._words('readback_booking', name=ctx.patient_name, provider=slot['provider'], when=self._when(start))} "
+                "Only after they say yes, call book_appointment again with confirmed set to true."
             )
         if before_write:
             before_write()
@@ -509,9 +518,13 @@ class FrontDesk:
         old = f"{say_day(appointment.start)} at {say_time(appointment.start)}"
         await self._stage(Stage.RESCHEDULING, provider=slot["provider"], requested_slot=start)
         if not confirmed:
-            return (f"Not moved yet. Read it back: the appointment on {old} with {appointment.provider.name} "
-                    f"moves to {say_day(start)} at {say_time(start)} with {slot['provider']}. Ask for a yes, "
-                    "then call reschedule_appointment again with confirmed set to true.")
+            words = self._words("readback_reschedule", old=self._when(appointment.start),
+                                old_provider=appointment.provider.name, new=self._when(start),
+                                provider=slot["provider"])
+            return (f"Not moved yet (the appointment on {old} with {appointment.provider.name} would move to "
+                    f"{say_day(start)} at {say_time(start)} with {slot['provider']}). Read it back to the caller "
+                    f"in these words: {words} Only after they say yes, call reschedule_appointment again with "
+                    "confirmed set to true.")
         if before_write:
             before_write()
         try:
@@ -533,8 +546,10 @@ class FrontDesk:
         when = f"{say_day(appointment.start)} at {say_time(appointment.start)} with {appointment.provider.name}"
         await self._stage(Stage.CANCELLING, provider=appointment.provider.name, requested_slot=appointment.start)
         if not confirmed:
-            return (f"Not cancelled yet. Read it back: cancel the appointment on {when}? Ask for a yes, then call "
-                    "cancel_appointment again with confirmed set to true.")
+            words = self._words("readback_cancel", when=self._when(appointment.start),
+                                provider=appointment.provider.name)
+            return (f"Not cancelled yet (the appointment on {when}). Read it back to the caller in these words: "
+                    f"{words} Only after they say yes, call cancel_appointment again with confirmed set to true.")
         if before_write:
             before_write()
         try:
@@ -555,16 +570,16 @@ class FrontDesk:
         number = self.clinic.transfer_phone
         if not number or self.transfer is None:
             raise await self._failed(
-                "No member of staff can take calls by phone right now. Say so, and offer to take a message "
-                "(take_message) so that staff call back."
+                f"No member of staff can take calls by phone right now. Say: {self._words('no_transfer')} "
+                "Then take a message (take_message) if they want one, so that staff call back."
             )
         try:
             await self.transfer(number)
         except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
             log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
             raise await self._failed(
-                "The transfer did not go through. Apologise, say no one could be reached, and offer to take "
-                "a message (take_message) so that staff call back."
+                f"The transfer did not go through. Say: {self._words('transfer_failed')} Then take a message "
+                "(take_message) if they want one, so that staff call back."
             ) from None
         self.context.outcome = Call.Outcome.TRANSFERRED
         await asyncio.gather(self.store.save(),

@@ -59,7 +59,8 @@ async def test_new_caller_books_an_offered_time(conversation, clinic, dr_khan, m
         result = await convo.say("9:30 please")
         result.expect.next_event().is_function_call(name="book_appointment", arguments={"confirmed": False})
         readback = result.expect.next_event().is_function_call_output(is_error=False).event().item.output
-        assert readback.startswith("Not booked yet. Read it back: Bilal Ahmed with Dr Ayesha Khan on")
+        assert readback.startswith("Not booked yet (Bilal Ahmed with Dr Ayesha Khan on")
+        assert "«That's Bilal Ahmed with Dr Ayesha Khan, " in readback
         assert await Appointment.objects.acount() == 0  # nothing written before the caller's yes
         assert live(room)["stage"] == "booking"
 
@@ -280,14 +281,16 @@ async def test_wrong_name_or_birth_date_discloses_and_changes_nothing(conversati
 
 async def test_transfer_when_asked(conversation, clinic, transfers):
     script = [
-        say_and_call("Of course, I'm transferring you to a member of staff now.",
-                     "transfer_to_staff", reason="caller asked for a person"),
+        say_and_call("Of course.", "transfer_to_staff", reason="caller asked for a person"),
         say(""),
     ]
     async with conversation(script) as convo:
         result = await convo.say("Can I speak to a real person?")
         result.expect.next_event().is_message(role="assistant")
         result.expect.next_event().is_function_call(name="transfer_to_staff")
+        # Our own words, heard in full before the line moves to staff.
+        announced = result.expect.next_event().is_message(role="assistant").event().item.text_content
+        assert announced == "I'm transferring you to a member of staff now. Please stay on the line."
         result.expect.next_event().is_function_call_output(is_error=False)
         assert live(convo.desk.context.room)["stage"] == "transferring"
         room = convo.desk.context.room
