@@ -71,7 +71,7 @@ def cache_tool_schemas() -> None:
     """Build each tool's JSON schema once per process, not for every request to the model.
 
     LiveKit 1.8 turns every function tool into a pydantic model and a strict
-    JSON schema for each model request: about 13 ms of CPU for our eleven
+    JSON schema for each model request: about 13 ms of CPU for our
     tools before a request can leave, twice in a turn with a tool call. A
     schema depends only on the tool's function, so it is kept (called from
     voiceagent.preload: built in the forkserver and shared by every call);
@@ -282,6 +282,32 @@ class Receptionist(Agent):
                                                               before_write=ctx.disallow_interruptions))
 
     @function_tool
+    async def correct_name_spelling(self, ctx: RunContext[FrontDesk], full_name: str, confirmed: bool) -> str:
+        """Correct how the identified patient's name is spelt on file, when the caller says it is wrong.
+
+        Only for a patient identify_patient has confirmed. First call it with confirmed=false to get the
+        read-back; call it again with the same name and confirmed=true only after the caller said yes.
+
+        Args:
+            full_name: The full name as the caller spells it, e.g. "Aisha Siddiqi".
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.correct_name(full_name, confirmed, before_write=ctx.disallow_interruptions))
+
+    @function_tool
+    async def change_phone_number(self, ctx: RunContext[FrontDesk], phone: str, confirmed: bool) -> str:
+        """Change the identified patient's phone number on file to a new one the caller gives.
+
+        Only for a patient identify_patient has confirmed. First call it with confirmed=false to get the
+        read-back; call it again with the same number and confirmed=true only after the caller said yes.
+
+        Args:
+            phone: The new number as the caller said it, e.g. "0321 7654321".
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.change_phone(phone, confirmed, before_write=ctx.disallow_interruptions))
+
+    @function_tool
     async def transfer_to_staff(self, ctx: RunContext[FrontDesk], reason: str = "") -> str:
         """Transfer the caller to a member of staff. The caller hears from us that they are being transferred.
 
@@ -479,14 +505,13 @@ class CallRun:
         elif ev.new_state == "speaking":
             self.silence_prompts = 0
 
-    async def on_silence(self) -> None:
-        """Prompt a silent caller twice, then say goodbye and hang up."""
+    async def on_silence(self):
+        """Prompt a silent caller twice (returning the prompt's speech), then say goodbye and hang up."""
         language = self.desk.context.language
         prompts_left = prompts.line(language, "silence")
         if self.silence_prompts < len(prompts_left):
-            self.session.say(prompts_left[self.silence_prompts])
             self.silence_prompts += 1
-            return
+            return self.session.say(prompts_left[self.silence_prompts - 1])
         await self.hang_up(prompts.line(language, "silence_goodbye"))
 
     async def hang_up(self, goodbye: str) -> None:

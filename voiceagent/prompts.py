@@ -42,6 +42,9 @@ What you do:
   name and date of birth and call identify_patient; until it confirms the patient, say nothing about any
   appointment, not even whether one exists, and never talk about another patient's appointments. Read the
   change back and get a yes before calling reschedule_appointment or cancel_appointment with confirmed true.
+- The caller's own details: after identify_patient has confirmed the patient, a caller may correct how
+  their name is spelt (correct_name_spelling) or change their phone number (change_phone_number). Read the
+  change back with the words the tool gives you and call it again with confirmed true only after a yes.
 - Emergencies: if the caller describes an emergency (chest pain, trouble breathing, heavy bleeding,
   unconsciousness, a stroke, suicidal thoughts), tell them to hang up and call {emergency} now, then offer
   to transfer them to staff.
@@ -164,12 +167,13 @@ def instructions(*, clinic, caller_phone: str, from_caller_id: bool) -> str:
     )
 
 
-def now(*, moment: datetime, language: str, opening) -> str:
+def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]]) -> str:
     """The turn's own instructions: the clinic's local time and date, whether it is open, the caller's language.
 
     Rebuilt before every reply of the model, so that a long call (or one
     across midnight) never works from a stale clock. `opening` is
-    scheduling.selectors.ClinicOpen at `moment`.
+    scheduling.selectors.ClinicOpen at `moment`, `today_hours` the clinic's
+    open intervals today (selectors.clinic_hours).
     """
     today = moment.date()
     week = ", ".join(
@@ -181,7 +185,8 @@ def now(*, moment: datetime, language: str, opening) -> str:
         f"({moment:%Y-%m-%d %H:%M}, the clinic's local time). The next days are: {week}. "
         "For \"this morning\", \"this afternoon\" or \"later today\" search today: times already past are never "
         "offered.\n"
-        f"{opening_line(opening, today)} Answer \"are you open now?\" and \"when do you open?\" from this.\n"
+        f"{opening_line(opening, today)} {hours_line(today_hours)} Answer \"are you open now?\" and "
+        "\"when do you open?\" from this.\n"
         f"The caller is speaking {name}: answer in {name}."
     )
 
@@ -194,6 +199,13 @@ def opening_line(opening, today: date) -> str:
         return closed + " and has no opening hours in the coming month."
     opens = opening.opens_at
     return closed + f"; it opens next {spoken.say_when(opens, 'en', today=today)}."
+
+
+def hours_line(intervals: list[tuple[datetime, datetime]]) -> str:
+    if not intervals:
+        return "It has no opening hours today."
+    spans = [f"{spoken.say_time(a, 'en')} to {spoken.say_time(b, 'en')}" for a, b in intervals]
+    return "Today's opening hours: " + ", and ".join(spans) + "."
 
 
 def greeting(*, clinic, language: str, part_of_day: str, caller_name: str = "",

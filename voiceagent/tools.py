@@ -33,13 +33,13 @@ from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
 from patients.selectors import patients_for_phone
-from patients.services import PatientError, clean_name, clean_phone, patient_find_or_create
+from patients.services import PatientError, clean_name, clean_phone, patient_correct, patient_find_or_create
 from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
-from voiceagent.context import CallContext, CallerProfile, ContextStore
+from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call
 
@@ -116,7 +116,9 @@ class FrontDesk:
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
     _heard_language: str | None = field(default=None, repr=False)
-    _opening: selectors.ClinicOpen | None = field(default=None, repr=False)
+    # The caller's turns so far: a yes must come in a turn after the read-back it answers.
+    caller_turns: int = 0
+    _opening: tuple | None = field(default=None, repr=False)
     _opening_read_at: float = field(default=0.0, repr=False)
 
     def prefetch(self) -> None:
@@ -147,6 +149,7 @@ class FrontDesk:
         """Follow the caller into the language of `words` (their latest turn); True when it changed."""
         if words is None:
             return False
+        self.caller_turns += 1
         ctx = self.context
         spoken_in, self._heard_language = self._heard_language, None
         language = languages.follow(ctx.language or languages.fallback(), text=words, stt_language=spoken_in)
@@ -160,18 +163,24 @@ class FrontDesk:
     async def now_instructions(self) -> str:
         """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
         moment = timezone.localtime()
-        return prompts.now(moment=moment, language=self.context.language, opening=await self.opening(moment))
+        opening, today = await self.opening(moment)
+        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
 
-    async def opening(self, moment: datetime) -> selectors.ClinicOpen:
-        """Whether the clinic is open at `moment`, read again only when that can have changed:
-        at the next opening or closing, on another day, or after a few minutes (a closure added)."""
+    async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen, list[tuple[datetime, datetime]]]:
+        """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
+        have changed: at the next opening or closing, on another day, or after a few minutes (a closure added)."""
         known = self._opening
-        boundary = known and (known.closes_at if known.is_open else known.opens_at)
-        if (known is None or selectors.local(known.at).date() != moment.date()
+        boundary = known and (known[0].closes_at if known[0].is_open else known[0].opens_at)
+        if (known is None or selectors.local(known[0].at).date() != moment.date()
                 or (boundary and moment >= boundary) or time_module.monotonic() - self._opening_read_at > 300):
-            self._opening = await sync_to_async(selectors.clinic_open)(moment)
+            self._opening = await sync_to_async(self._read_opening)(moment)
             self._opening_read_at = time_module.monotonic()
         return self._opening
+
+    @staticmethod
+    def _read_opening(moment: datetime):
+        today = selectors.local(moment).date()
+        return selectors.clinic_open(moment), selectors.clinic_hours(today, today)[today]
 
     def _words(self, key: str, **values) -> str:
         """A fixed line in the caller's language, quoted for the model to say as it is."""
@@ -562,6 +571,61 @@ class FrontDesk:
         await self._stage(Stage.WRAPPING_UP, record={"appointment_id": appointment.pk,
                                                      "outcome": Call.Outcome.CANCELLED})
         return f"Cancelled the appointment on {when}. Tell the caller, and offer to book a new time."
+
+    # --- the caller's own details ----------------------------------------------------
+
+    async def correct_name(self, full_name: str, confirmed: bool,
+                           before_write: Callable[[], None] | None = None) -> str:
+        self._require_verified()
+        try:
+            name = clean_name(full_name)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        spelling = " ".join("-".join(word.upper()) for word in name.split())
+        words = self._words("readback_name", name=name, spelling=spelling)
+        return await self._correct({"full_name": name}, confirmed, "correct_name_spelling", words, before_write)
+
+    async def change_phone(self, phone: str, confirmed: bool, before_write: Callable[[], None] | None = None) -> str:
+        self._require_verified()
+        try:
+            e164 = clean_phone(phone)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        digits = spoken.say_digits(spoken_digits(e164), self.context.language)
+        words = self._words("readback_phone", digits=digits)
+        return await self._correct({"phone": e164}, confirmed, "change_phone_number", words, before_write)
+
+    async def _correct(self, change: dict, confirmed: bool, tool: str, words: str,
+                       before_write: Callable[[], None] | None) -> str:
+        """Read the change back; write it only on a later call with confirmed=true, after the caller spoke."""
+        ctx = self.context
+        if not confirmed or ctx.pending_change != change:
+            ctx.pending_change, ctx.pending_since_turn = change, self.caller_turns
+            await self.store.save()
+            return (f"Not changed yet. Read it back to the caller in these words: {words} Only after they say "
+                    f"yes, call {tool} again with the same value and confirmed set to true.")
+        if self.caller_turns <= ctx.pending_since_turn:
+            raise ToolError("Not changed: the caller has not answered the read-back yet. Wait for their yes.")
+        if before_write:
+            before_write()
+        old_phone = ctx.caller_phone
+        try:
+            patient = await sync_to_async(self._correct_patient)(change)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.pending_change, ctx.patient_name = {}, patient.full_name
+        await self._stage(ctx.stage, record=self._who(), **self._who())
+        # The caller profile follows: greeted by the new name, recognised on the new number.
+        await asyncio.gather(*(profile_refresh(phone, self.store.redis) for phone in {old_phone, patient.phone}))
+        log.info("call %s: the caller corrected their %s", ctx.room, " and ".join(change).replace("_", " "))
+        now = (f"name is now {patient.full_name}" if "full_name" in change
+               else f"phone number is now {spoken_digits(patient.phone)}")
+        return f"Changed: the patient's {now}. Tell the caller it is done."
+
+    def _correct_patient(self, change: dict) -> Patient:
+        with transaction.atomic():
+            patient = Patient.objects.select_for_update().get(pk=self.context.patient_id)
+            return patient_correct(patient=patient, **change)
 
     # --- people ------------------------------------------------------------------
 
