@@ -28,8 +28,8 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
-from livekit.agents.voice import room_io
 from livekit.agents.llm.chat_context import Instructions
+from livekit.agents.voice import room_io
 from livekit.agents.voice.generation import update_instructions
 
 from clinic.models import ClinicProfile
@@ -126,7 +126,7 @@ async def first_words(text: AsyncIterable[str]) -> tuple[str, AsyncIterable[str]
 class Receptionist(Agent):
     """The model's view of the desk: each tool's docstring is its contract with the model."""
 
-    def __init__(self, desk: FrontDesk, *, instructions: str, greeting: list[tuple[str, str]]):
+    def __init__(self, desk: FrontDesk, *, instructions: str, greeting: list[str]):
         super().__init__(instructions=instructions)
         self.desk = desk
         self.greeting = greeting
@@ -135,7 +135,8 @@ class Receptionist(Agent):
 
     async def on_enter(self) -> None:
         # Fixed lines: no model round-trip before the caller hears us.
-        for text, _language in self.greeting:
+        # Each line is voiced in its own language (tts_node).
+        for text in self.greeting:
             self.session.say(text)
 
     async def llm_node(self, chat_ctx: llm.ChatContext, tools, model_settings):
@@ -429,11 +430,11 @@ def provider_models():
     )
     model = openai.LLM(model=settings.OPENAI_LLM_MODEL, client=client)
     first = languages.voice(languages.fallback())
-    spoken = languages.caller_languages()
+    codes = languages.caller_languages()
     # One language: transcribe in it. Several: let the model detect each
     # turn's language (a fixed language would transcribe, or translate, the
     # other one into it); the call follows the caller (Receptionist.llm_node).
-    stt = openai.STT(model=first.stt_model, language=spoken[0], detect_language=len(spoken) > 1, client=client)
+    stt = openai.STT(model=first.stt_model, language=codes[0], detect_language=len(codes) > 1, client=client)
     voice = {"voice_id": first.voice_id} if first.voice_id else {}
     tts = elevenlabs.TTS(model=first.tts_model, api_key=settings.ELEVEN_API_KEY, language=first.language, **voice)
     return stt, model, tts
@@ -508,10 +509,10 @@ class CallRun:
     async def on_silence(self):
         """Prompt a silent caller twice (returning the prompt's speech), then say goodbye and hang up."""
         language = self.desk.context.language
-        prompts_left = prompts.line(language, "silence")
-        if self.silence_prompts < len(prompts_left):
+        lines = prompts.line(language, "silence")
+        if self.silence_prompts < len(lines):
             self.silence_prompts += 1
-            return self.session.say(prompts_left[self.silence_prompts - 1])
+            return self.session.say(lines[self.silence_prompts - 1])
         await self.hang_up(prompts.line(language, "silence_goodbye"))
 
     async def hang_up(self, goodbye: str) -> None:

@@ -185,13 +185,15 @@ def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[dat
         f"({moment:%Y-%m-%d %H:%M}, the clinic's local time). The next days are: {week}. "
         "For \"this morning\", \"this afternoon\" or \"later today\" search today: times already past are never "
         "offered.\n"
-        f"{opening_line(opening, today)} {hours_line(today_hours)} Answer \"are you open now?\" and "
+        f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} Answer \"are you open now?\" and "
         "\"when do you open?\" from this.\n"
         f"The caller is speaking {name}: answer in {name}."
     )
 
 
 def opening_line(opening, today: date) -> str:
+    if opening is None:
+        return "The clinic's hours could not be read just now: call clinic_information for them."
     if opening.is_open:
         return f"The clinic is open now, until {spoken.say_time(opening.closes_at, 'en')} today."
     closed = "The clinic is closed now" + (f" ({opening.closure})" if opening.closure else "")
@@ -208,16 +210,15 @@ def hours_line(intervals: list[tuple[datetime, datetime]]) -> str:
     return "Today's opening hours: " + ", and ".join(spans) + "."
 
 
-def greeting(*, clinic, language: str, part_of_day: str, caller_name: str = "",
-             offer: list[str] = ()) -> list[tuple[str, str]]:
-    """The first words of a call, as (text, language) lines: the greeting in the call's language, then a
-    short offer of each other language in that language (none for a caller whose language we know)."""
+def greeting(*, clinic, language: str, part_of_day: str, caller_name: str = "", offer: list[str] = ()) -> list[str]:
+    """The first words of a call: the greeting in the call's language, then a short offer of each other
+    language in that language (none for a caller whose language we know)."""
     hello = LINES[language]["hello"][part_of_day]
     if caller_name:
         text = line(language, "greeting_returning", hello=hello, first_name=caller_name.split()[0], clinic=clinic.name)
     else:
         text = line(language, "greeting", hello=hello, clinic=clinic.name)
-    return [(text, language)] + [(line(other, "offer"), other) for other in offer]
+    return [text] + [line(other, "offer") for other in offer]
 
 
 def emergency(number: str, language: str = "en") -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
@@ -166,14 +166,19 @@ class FrontDesk:
         opening, today = await self.opening(moment)
         return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
 
-    async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen, list[tuple[datetime, datetime]]]:
+    async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen | None, list[tuple[datetime, datetime]]]:
         """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
         have changed: at the next opening or closing, on another day, or after a few minutes (a closure added)."""
         known = self._opening
         boundary = known and (known[0].closes_at if known[0].is_open else known[0].opens_at)
         if (known is None or selectors.local(known[0].at).date() != moment.date()
                 or (boundary and moment >= boundary) or time_module.monotonic() - self._opening_read_at > 300):
-            self._opening = await sync_to_async(self._read_opening)(moment)
+            try:
+                self._opening = await sync_to_async(self._read_opening)(moment)
+            except DatabaseError as exc:
+                # The turn goes on without the hours (the model still has the clock and clinic_information).
+                log.warning("call %s: opening hours not read (%s)", self.context.room, type(exc).__name__)
+                return None, []
             self._opening_read_at = time_module.monotonic()
         return self._opening
 

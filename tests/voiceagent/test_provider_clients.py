@@ -6,12 +6,30 @@ through its public HTTP interface, which is what OPENAI_BASE_URL is for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from aiohttp import web
 from livekit.agents import llm
 
 from voiceagent.agent import provider_models
+
+
+@contextlib.asynccontextmanager
+async def local_openai(settings, path: str, handler):
+    """An OpenAI-compatible server on this machine answering `path`, with OPENAI_BASE_URL pointing at it."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    settings.OPENAI_BASE_URL = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+    settings.OPENAI_API_KEY, settings.ELEVEN_API_KEY = "sk-local", "no-network"
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 async def test_the_language_model_talks_to_openai_base_url_with_the_key(settings):
@@ -27,17 +45,8 @@ async def test_the_language_model_talks_to_openai_base_url_with_the_key(settings
         await response.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
         return response
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    settings.OPENAI_BASE_URL = f"http://127.0.0.1:{port}/v1"
-    settings.OPENAI_API_KEY, settings.OPENAI_LLM_MODEL = "sk-local", "local-model"
-    settings.ELEVEN_API_KEY = "no-network"
-    try:
+    settings.OPENAI_LLM_MODEL = "local-model"
+    async with local_openai(settings, "/v1/chat/completions", completions):
         stt, model, tts = provider_models()
         chat = llm.ChatContext()
         chat.add_message(role="user", content="Hello?")
@@ -46,8 +55,6 @@ async def test_the_language_model_talks_to_openai_base_url_with_the_key(settings
             async for chunk in stream:
                 if chunk.delta and chunk.delta.content:
                     text += chunk.delta.content
-    finally:
-        await runner.cleanup()
 
     assert text == "Good morning."
     assert seen == [("/v1/chat/completions", "Bearer sk-local", "local-model")]
@@ -85,26 +92,15 @@ async def test_speech_to_text_detects_the_language_and_the_voice_follows_it(sett
         seen.append({key: form[key] for key in form if key != "file"})
         return web.json_response({"text": "مجھے کل صبح کا وقت چاہیے", "languages": [{"code": "ur"}]})
 
-    app = web.Application()
-    app.router.add_post("/v1/audio/transcriptions", transcriptions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    settings.OPENAI_BASE_URL = f"http://127.0.0.1:{port}/v1"
-    settings.OPENAI_API_KEY, settings.ELEVEN_API_KEY = "sk-local", "no-network"
     settings.CALLER_LANGUAGES = ["en", "ur"]
     settings.OPENAI_STT_MODEL, settings.OPENAI_STT_MODEL_UR = "gpt-4o-mini-transcribe", "gpt-4o-transcribe"
     settings.ELEVEN_VOICE_ID, settings.ELEVEN_VOICE_ID_UR = "", "UrduVoice0123456789ab"
-    try:
+    async with local_openai(settings, "/v1/audio/transcriptions", transcriptions):
         stt, _model, tts = provider_models()
         frame = rtc.AudioFrame(data=b"\0\0" * 1600, sample_rate=16000, num_channels=1, samples_per_channel=1600)
         event = await stt.recognize(buffer=[frame])
         languages.use_stt(stt, "ur")
         await stt.recognize(buffer=[frame])
-    finally:
-        await runner.cleanup()
 
     assert event.alternatives[0].text == "مجھے کل صبح کا وقت چاہیے"
     assert event.alternatives[0].language == "ur"
