@@ -94,7 +94,7 @@ class CallContext:
     emergency: bool = False
     language: str = ""  # the caller's language so far (voiceagent.languages)
     # A correction of the caller's own details read back and awaiting their yes.
-    pending_change: dict[str, str] = field(default_factory=dict)
+    pending_change: dict = field(default_factory=dict)
     pending_since_turn: int = 0
 
     def new_id(self, prefix: str) -> str:

@@ -604,8 +604,10 @@ class FrontDesk:
                        before_write: Callable[[], None] | None) -> str:
         """Read the change back; write it only on a later call with confirmed=true, after the caller spoke."""
         ctx = self.context
-        if not confirmed or ctx.pending_change != change:
-            ctx.pending_change, ctx.pending_since_turn = change, self.caller_turns
+        # For this patient only: a yes never carries over to another patient identified meanwhile.
+        pending = {**change, "patient_id": ctx.patient_id}
+        if not confirmed or ctx.pending_change != pending:
+            ctx.pending_change, ctx.pending_since_turn = pending, self.caller_turns
             await self.store.save()
             return (f"Not changed yet. Read it back to the caller in these words: {words} Only after they say "
                     f"yes, call {tool} again with the same value and confirmed set to true.")
