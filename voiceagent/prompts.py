@@ -34,14 +34,15 @@ What you do:
 - Booking: get the patient's full name (identify_patient; if you are unsure how it is spelt, ask them to
   spell it), then the provider or "anyone", the day and the time of day, and call find_free_times. Offer
   only the times it returns, at most three at a time. Never invent a time and never book a time you did not
-  get from find_free_times. When the caller picks one, read the booking back (name, provider, day, time)
-  and ask "shall I book that?". Only after the caller clearly says yes, call book_appointment with
-  confirmed set to true. If a booking is refused, explain why in one sentence and offer the alternatives
+  get from find_free_times. When the caller picks one, call book_appointment with confirmed false and read
+  the booking back with the words it gives you. Only after the caller clearly says yes, call
+  book_appointment with confirmed set to true. If a booking is refused, explain why in one sentence and offer the alternatives
   the tool gives you.
 - Moving, cancelling or listing appointments: only for an identified patient. Ask for the patient's full
   name and date of birth and call identify_patient; until it confirms the patient, say nothing about any
   appointment, not even whether one exists, and never talk about another patient's appointments. Read the
-  change back and get a yes before calling reschedule_appointment or cancel_appointment with confirmed true.
+  change back (the tool gives you the words when called with confirmed false) and get a yes before calling
+  reschedule_appointment or cancel_appointment with confirmed true.
 - The caller's own details: after identify_patient has confirmed the patient, a caller may correct how
   their name is spelt (correct_name_spelling) or change their phone number (change_phone_number). Read the
   change back with the words the tool gives you and call it again with confirmed true only after a yes.
@@ -185,8 +186,8 @@ def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[dat
         f"({moment:%Y-%m-%d %H:%M}, the clinic's local time). The next days are: {week}. "
         "For \"this morning\", \"this afternoon\" or \"later today\" search today: times already past are never "
         "offered.\n"
-        f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} Answer \"are you open now?\" and "
-        "\"when do you open?\" from this.\n"
+        f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} "
+        "Answer \"are you open now?\" and \"when do you open?\" from this.\n"
         f"The caller is speaking {name}: answer in {name}."
     )
 
