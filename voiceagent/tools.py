@@ -119,11 +119,13 @@ class FrontDesk:
     # The caller's turns so far: a yes must come in a turn after the read-back it answers.
     caller_turns: int = 0
     _opening: tuple | None = field(default=None, repr=False)
+    _opening_read: asyncio.Task | None = field(default=None, repr=False)
     _opening_read_at: float = field(default=0.0, repr=False)
 
     def prefetch(self) -> None:
-        """Read the providers and the clinic's hours while the greeting plays, not in a turn."""
+        """Read the providers, the clinic's hours and whether it is open now while the greeting plays, not in a turn."""
         self._info = asyncio.create_task(sync_to_async(self._read_clinic)(), name="clinic-info")
+        self._opening_read = asyncio.create_task(self.opening(timezone.localtime()), name="clinic-open")
 
     async def read_clinic(self) -> str:
         """The clinic's text (and the call's provider list), read once per call."""
@@ -132,8 +134,7 @@ class FrontDesk:
         return await self._info
 
     async def close(self) -> None:
-        if self._info:
-            await asyncio.gather(self._info, return_exceptions=True)
+        await asyncio.gather(*(task for task in (self._info, self._opening_read) if task), return_exceptions=True)
 
     @property
     def context(self) -> CallContext:
@@ -162,6 +163,9 @@ class FrontDesk:
 
     async def now_instructions(self) -> str:
         """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        if self._opening_read is not None:  # the read started while the greeting played
+            await asyncio.gather(self._opening_read, return_exceptions=True)
+            self._opening_read = None
         moment = timezone.localtime()
         opening, today = await self.opening(moment)
         return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
