@@ -1,4 +1,4 @@
-"""A last line of defence for patient data in logs.
+"""A last line of defence for patient data in logs, and the JSON log format.
 
 Code masks phone numbers itself (patients.phone.mask_phone), but some lines
 are written by libraries: daphne's request log carries query strings such as
@@ -40,3 +40,20 @@ class RedactPhoneNumbers(logging.Filter):
             if key not in _STANDARD and isinstance(value, str):
                 setattr(record, key, redact(value))
         return True
+
+
+def json_formatter() -> logging.Formatter:
+    """LOG_FORMAT=json: one JSON object per record, fields named as LiveKit's own JSON logs name them.
+
+    Extra fields of a record (the phone agent's per-turn latency figures)
+    become fields of the object; the redaction filter above has been through
+    them first, on the handler.
+    """
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter(
+        "%(levelname)s %(name)s %(message)s",
+        rename_fields={"levelname": "level"},
+        timestamp=True,
+        json_ensure_ascii=False,
+    )

@@ -253,10 +253,18 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_LLM_MODEL = env.str("OPENAI_LLM_MODEL", default="gpt-4.1-mini")
 OPENAI_STT_MODEL = env.str("OPENAI_STT_MODEL", default="gpt-4o-mini-transcribe")
-STT_LANGUAGE = env.str("STT_LANGUAGE", default="en")
 ELEVEN_API_KEY = env.str("ELEVEN_API_KEY", default="")
 ELEVEN_VOICE_ID = env.str("ELEVEN_VOICE_ID", default="")
 ELEVEN_MODEL = env.str("ELEVEN_MODEL", default="eleven_flash_v2_5")
+# The languages callers may speak, the first being the one a new caller is
+# greeted in; each has its own speech-to-text model and voice, where
+# `<SETTING>_<LANG>` is set, else the plain setting (voiceagent.languages).
+CALLER_LANGUAGES = [code.strip().lower() for code in env.list("CALLER_LANGUAGES", default=["en", "ur"])]
+OPENAI_STT_MODEL_UR = env.str("OPENAI_STT_MODEL_UR", default="")
+# ElevenLabs' low-latency models (flash and turbo v2.5) do not speak Urdu;
+# the v3 family does, and its conversational variant is the one made for agents.
+ELEVEN_MODEL_UR = env.str("ELEVEN_MODEL_UR", default="eleven_v3_conversational")
+ELEVEN_VOICE_ID_UR = env.str("ELEVEN_VOICE_ID_UR", default="")
 SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
 CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
 # The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
@@ -264,13 +272,27 @@ VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
 
 # --- Logging ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# "json": one JSON object per line on standard output, for a log collector
+# (the phone agent's per-turn latency figures become fields); "plain": lines for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "clinic.logfilters.json_formatter"},
+    },
     "filters": {"redact_phones": {"()": "clinic.logfilters.RedactPhoneNumbers"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_phones"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_phones"],
+            # Collectors read a container's standard output; people's terminals show both.
+            **({"stream": "ext://sys.stdout"} if LOG_FORMAT == "json" else {}),
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

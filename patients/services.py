@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -29,6 +30,10 @@ class PatientError(Exception):
 
 def clean_name(raw: str) -> str:
     name = " ".join((raw or "").split())
+    # NUL, zero-width and bidi controls: invisible in the dashboard, yet they
+    # make "Ali" and "A\u200bli" two patients, or reverse how a name reads.
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise PatientError("The name has invisible or control characters; please type it again.", field="full_name")
     if len(name) < 2:
         raise PatientError("Please give the patient's full name.", field="full_name")
     if len(name) > 120:
@@ -48,7 +53,7 @@ def _check_birth_date(value: date | None) -> None:
         raise PatientError("The date of birth cannot be in the future.", field="date_of_birth")
 
 
-def _save(patient: Patient) -> Patient:
+def _save(patient: Patient, *, update_fields: list[str] | None = None) -> Patient:
     try:
         patient.full_clean(validate_constraints=False)
     except ValidationError as exc:
@@ -56,7 +61,7 @@ def _save(patient: Patient) -> Patient:
         raise PatientError(messages[0], field=field) from None
     try:
         with transaction.atomic():
-            patient.save()
+            patient.save(update_fields=update_fields)
     except IntegrityError:
         raise PatientError(
             f"A patient named {patient.full_name} with this phone number already exists.",
@@ -128,6 +133,26 @@ def patient_update(
     patient.email = email
     patient.notes = notes
     return _save(patient)
+
+
+def patient_correct(*, patient: Patient, full_name: str | None = None, phone: str | None = None) -> Patient:
+    """A patient's own correction of how their name is spelt, or of their phone number (the phone agent).
+
+    Only the fields given are written, so an edit a receptionist makes to the
+    same patient meanwhile (notes, email) is not overwritten with what the
+    call read earlier. An audit trail of patient changes belongs here, with
+    the other writes of this module.
+    """
+    fields = []
+    if full_name is not None:
+        patient.full_name = clean_name(full_name)
+        fields.append("full_name")
+    if phone is not None:
+        patient.phone = clean_phone(phone)
+        fields.append("phone")
+    if not fields:
+        raise PatientError("Nothing to change: give the corrected name or the new phone number.")
+    return _save(patient, update_fields=[*fields, "updated_at"])
 
 
 def patient_delete(*, patient: Patient) -> None:

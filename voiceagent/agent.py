@@ -20,7 +20,7 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -28,11 +28,13 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, RunContext, function_tool, llm
+from livekit.agents.llm.chat_context import Instructions
 from livekit.agents.voice import room_io
+from livekit.agents.voice.generation import update_instructions
 
 from clinic.models import ClinicProfile
 from patients.phone import mask_phone, try_normalize_phone
-from voiceagent import calls, prompts
+from voiceagent import calls, languages, prompts, spoken
 from voiceagent.context import (
     CallContext, ContextStore, profile_load, profile_refresh, redis_client,
 )
@@ -50,6 +52,16 @@ TELEPHONY_TURNS = {
     "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
     "interruption": {"min_duration": 0.6, "false_interruption_timeout": 1.5},
 }
+# LiveKit's per-message latency figures (seconds) and the log fields (ms) they become:
+# speech-to-text, end of turn, the model, the voice, and all of it together.
+TURN_FIGURES = {
+    "transcription_delay": "stt_delay_ms",
+    "end_of_turn_delay": "end_of_turn_delay_ms",
+    "on_user_turn_completed_delay": "turn_hook_ms",
+    "llm_node_ttft": "llm_ttft_ms",
+    "tts_node_ttfb": "tts_ttfb_ms",
+    "e2e_latency": "e2e_latency_ms",
+}
 # Seconds of silence from both sides before the caller is asked if they are there.
 SILENCE_SECONDS = 12.0
 WAIT_FOR_CALLER_SECONDS = 30.0
@@ -59,7 +71,7 @@ def cache_tool_schemas() -> None:
     """Build each tool's JSON schema once per process, not for every request to the model.
 
     LiveKit 1.8 turns every function tool into a pydantic model and a strict
-    JSON schema for each model request: about 13 ms of CPU for our eleven
+    JSON schema for each model request: about 13 ms of CPU for our
     tools before a request can leave, twice in a turn with a tool call. A
     schema depends only on the tool's function, so it is kept (called from
     voiceagent.preload: built in the forkserver and shared by every call);
@@ -88,26 +100,60 @@ def cache_tool_schemas() -> None:
 cache_tool_schemas()
 
 
+async def first_words(text: AsyncIterable[str]) -> tuple[str, AsyncIterable[str]]:
+    """The start of a reply, enough to tell its script, and the whole reply to speak.
+
+    Reads up to the first sentence end or a few words: no later than the
+    voice would start anyway, since ElevenLabs speaks a sentence at a time.
+    """
+    stream = aiter(text)
+    head: list[str] = []
+    async for chunk in stream:
+        head.append(chunk)
+        joined = "".join(head)
+        if sum(ch.isalpha() for ch in joined) >= 24 or any(mark in chunk for mark in ".?!۔؟\n"):
+            break
+
+    async def whole() -> AsyncIterator[str]:
+        for chunk in head:
+            yield chunk
+        async for chunk in stream:
+            yield chunk
+
+    return "".join(head), whole()
+
+
 class Receptionist(Agent):
     """The model's view of the desk: each tool's docstring is its contract with the model."""
 
-    def __init__(self, desk: FrontDesk, *, instructions: str, greeting: str):
+    def __init__(self, desk: FrontDesk, *, instructions: str, greeting: list[str]):
         super().__init__(instructions=instructions)
         self.desk = desk
         self.greeting = greeting
         self._warned: set[str] = set()
+        self._followed: set[str] = set()
 
     async def on_enter(self) -> None:
-        # A fixed greeting: no model round-trip before the caller hears us.
-        self.session.say(self.greeting)
+        # Fixed lines: no model round-trip before the caller hears us.
+        # Each line is voiced in its own language (tts_node).
+        for text in self.greeting:
+            self.session.say(text)
 
     async def llm_node(self, chat_ctx: llm.ChatContext, tools, model_settings):
+        if await self.desk.follow_caller(self._new_caller_turn(chat_ctx)):
+            languages.use_stt(self.session.stt, self.desk.context.language)
+        language = self.desk.context.language
+        chat_ctx = chat_ctx.copy()
+        # The clock, the clinic's hours and the caller's language, as of this
+        # turn: a system message after the fixed instructions, which stay a
+        # cacheable prefix for the model provider.
+        update_instructions(chat_ctx, instructions=Instructions(
+            self.instructions, dynamic=await self.desk.now_instructions()), add_if_missing=True)
         number = self._emergency_warning(chat_ctx)
         if number:
             # Said by us before the model's first word: the number must always be heard,
             # whatever the model makes of the turn.
-            yield prompts.emergency(number)
-            chat_ctx = chat_ctx.copy()
+            yield prompts.emergency(number, language)
             chat_ctx.add_message(
                 role="system",
                 content=(f"You have just told the caller to hang up and call {number}. Do not repeat it at "
@@ -115,6 +161,22 @@ class Receptionist(Agent):
             )
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             yield chunk
+
+    async def tts_node(self, text, model_settings):
+        """Speak each reply with the voice of its language (an Urdu sentence needs a model that speaks Urdu)."""
+        head, text = await first_words(text)
+        language = languages.usable(languages.script_language(head)) or self.desk.context.language
+        languages.use_voice(self.session.tts, language)
+        async for frame in Agent.default.tts_node(self, text, model_settings):
+            yield frame
+
+    def _new_caller_turn(self, chat_ctx: llm.ChatContext) -> str | None:
+        """The caller's latest words, the first time the model is asked about them (not again after a tool)."""
+        last = next((i for i in reversed(chat_ctx.items) if i.type == "message" and i.role == "user"), None)
+        if last is None or last.id in self._followed:
+            return None
+        self._followed.add(last.id)
+        return last.text_content or ""
 
     def _emergency_warning(self, chat_ctx: llm.ChatContext) -> str:
         """The emergency number, once per caller message that sounds like an emergency."""
@@ -221,13 +283,44 @@ class Receptionist(Agent):
                                                               before_write=ctx.disallow_interruptions))
 
     @function_tool
+    async def correct_name_spelling(self, ctx: RunContext[FrontDesk], full_name: str, confirmed: bool) -> str:
+        """Correct how the identified patient's name is spelt on file, when the caller says it is wrong.
+
+        Only for a patient identify_patient has confirmed. First call it with confirmed=false to get the
+        read-back; call it again with the same name and confirmed=true only after the caller said yes.
+
+        Args:
+            full_name: The full name as the caller spells it, e.g. "Aisha Siddiqi".
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.correct_name(full_name, confirmed, before_write=ctx.disallow_interruptions))
+
+    @function_tool
+    async def change_phone_number(self, ctx: RunContext[FrontDesk], phone: str, confirmed: bool) -> str:
+        """Change the identified patient's phone number on file to a new one the caller gives.
+
+        Only for a patient identify_patient has confirmed. First call it with confirmed=false to get the
+        read-back; call it again with the same number and confirmed=true only after the caller said yes.
+
+        Args:
+            phone: The new number as the caller said it, e.g. "0321 7654321".
+            confirmed: True only after the caller said yes to the read-back.
+        """
+        return await self._timed(self.desk.change_phone(phone, confirmed, before_write=ctx.disallow_interruptions))
+
+    @function_tool
     async def transfer_to_staff(self, ctx: RunContext[FrontDesk], reason: str = "") -> str:
-        """Transfer the caller to a member of staff. Tell the caller you are transferring them first.
+        """Transfer the caller to a member of staff. The caller hears from us that they are being transferred.
 
         Args:
             reason: Why, in a few words (for the records).
         """
         ctx.disallow_interruptions()
+        if self.desk.clinic.transfer_phone and self.desk.transfer is not None:
+            # In the caller's language, heard in full before the line moves to staff.
+            async with ctx.foreground():
+                await self.session.say(prompts.line(self.desk.context.language, "transferring"),
+                                       allow_interruptions=False).wait_for_playout()
         return await self._timed(self.desk.transfer_to_staff(reason))
 
     @function_tool
@@ -258,11 +351,15 @@ async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None
     clinic = await ClinicProfile.aload()
     profile = await profile_load(e164, client, room=room) if e164 else None
     name = profile.name if profile and profile.returning else ""
-    call = await calls.call_open(room=room, caller_phone=e164, caller_name=name)
+    # A caller we have heard before is greeted in their language; anyone else in the first one listed.
+    language = languages.usable(profile.language if profile else "") or languages.fallback()
+    call = await calls.call_open(room=room, caller_phone=e164, caller_name=name, language=language)
     live = await LiveCall.start(room, caller_phone=e164, caller_name=name)
-    store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164)), client)
+    store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164),
+                                     language=language), client)
     await store.save()
-    log.info("call %s: answered (caller %s, %s)", room, mask_phone(e164), "returning" if name else "new")
+    log.info("call %s: answered (caller %s, %s, %s)", room, mask_phone(e164), "returning" if name else "new",
+             language)
     desk = FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer)
     desk.prefetch()
     return desk
@@ -270,15 +367,19 @@ async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None
 
 def receptionist(desk: FrontDesk) -> Receptionist:
     ctx = desk.context
-    text = prompts.instructions(
-        clinic=desk.clinic, today=timezone.localdate(), caller_phone=ctx.caller_phone,
-        from_caller_id=ctx.phone_from_caller_id,
-    )
+    text = prompts.instructions(clinic=desk.clinic, caller_phone=ctx.caller_phone,
+                                from_caller_id=ctx.phone_from_caller_id)
     name = desk.profile.name if desk.profile and desk.profile.returning else ""
     if name:
         text += (f"\nThe caller is probably {name}, a returning patient. Confirm whether the call is about "
                  "them before using their name for a booking.\n")
-    return Receptionist(desk, instructions=text, greeting=prompts.greeting(clinic=desk.clinic, caller_name=name))
+    remembered = bool(desk.profile and languages.usable(desk.profile.language))
+    greeting = prompts.greeting(
+        clinic=desk.clinic, language=ctx.language, caller_name=name,
+        part_of_day=spoken.part_of_day(timezone.localtime().time()),
+        offer=[] if remembered else [code for code in languages.caller_languages() if code != ctx.language],
+    )
+    return Receptionist(desk, instructions=text, greeting=greeting)
 
 
 def build_session(desk: FrontDesk, *, llm, stt=None, tts=None, vad=None) -> AgentSession[FrontDesk]:
@@ -328,9 +429,14 @@ def provider_models():
         ),
     )
     model = openai.LLM(model=settings.OPENAI_LLM_MODEL, client=client)
-    stt = openai.STT(model=settings.OPENAI_STT_MODEL, language=settings.STT_LANGUAGE, client=client)
-    voice = {"voice_id": settings.ELEVEN_VOICE_ID} if settings.ELEVEN_VOICE_ID else {}
-    tts = elevenlabs.TTS(model=settings.ELEVEN_MODEL, api_key=settings.ELEVEN_API_KEY, **voice)
+    first = languages.voice(languages.fallback())
+    codes = languages.caller_languages()
+    # One language: transcribe in it. Several: let the model detect each
+    # turn's language (a fixed language would transcribe, or translate, the
+    # other one into it); the call follows the caller (Receptionist.llm_node).
+    stt = openai.STT(model=first.stt_model, language=codes[0], detect_language=len(codes) > 1, client=client)
+    voice = {"voice_id": first.voice_id} if first.voice_id else {}
+    tts = elevenlabs.TTS(model=first.tts_model, api_key=settings.ELEVEN_API_KEY, language=first.language, **voice)
     return stt, model, tts
 
 
@@ -358,6 +464,11 @@ class CallRun:
         self._record: asyncio.Task[Call] | None = None
         session.on("close", lambda _ev: self.closed.set())
         session.on("user_state_changed", self._on_user_state)
+        session.on("conversation_item_added", self._log_turn)
+        # What the speech recogniser says the caller's language was; the
+        # model's next reply follows it (Receptionist.llm_node).
+        session.on("user_input_transcribed",
+                   lambda ev: ev.is_final and desk.heard(ev.language))
 
     async def start(self, *, room: rtc.Room | None = None, room_options=None, wait_for_greeting: bool = False):
         """Start the conversation; with wait_for_greeting, return once the greeting is out (text mode)."""
@@ -369,19 +480,40 @@ class CallRun:
         ]
         return result
 
+    def _log_turn(self, ev) -> None:
+        """One log line per message with LiveKit's latency figures for it (fields under LOG_FORMAT=json).
+
+        Figures only: never the words, which are health data.
+        """
+        item = ev.item
+        if getattr(item, "type", "") != "message" or item.role not in ("user", "assistant"):
+            return
+        figures = {
+            field: round(value * 1000, 1) for name, field in TURN_FIGURES.items()
+            if isinstance(value := (item.metrics or {}).get(name), (int, float))
+        }
+        if not figures:
+            return
+        ctx = self.desk.context
+        log.info("call %s: %s turn, %s", ctx.room, "caller" if item.role == "user" else "agent",
+                 ", ".join(f"{field} {value}" for field, value in figures.items()),
+                 extra={"event": "turn_metrics", "room": ctx.room, "role": item.role, "language": ctx.language,
+                        **figures})
+
     def _on_user_state(self, ev) -> None:
         if ev.new_state == "away":
             self._tasks.append(asyncio.create_task(self.on_silence()))
         elif ev.new_state == "speaking":
             self.silence_prompts = 0
 
-    async def on_silence(self) -> None:
-        """Prompt a silent caller twice, then say goodbye and hang up."""
-        if self.silence_prompts < len(prompts.SILENCE_PROMPTS):
-            self.session.say(prompts.SILENCE_PROMPTS[self.silence_prompts])
+    async def on_silence(self):
+        """Prompt a silent caller twice (returning the prompt's speech), then say goodbye and hang up."""
+        language = self.desk.context.language
+        lines = prompts.line(language, "silence")
+        if self.silence_prompts < len(lines):
             self.silence_prompts += 1
-            return
-        await self.hang_up(prompts.SILENCE_GOODBYE)
+            return self.session.say(lines[self.silence_prompts - 1])
+        await self.hang_up(prompts.line(language, "silence_goodbye"))
 
     async def hang_up(self, goodbye: str) -> None:
         await self.desk.wrap_up()
@@ -392,7 +524,7 @@ class CallRun:
     async def _time_limit(self) -> None:
         await asyncio.sleep(self.max_seconds)
         log.info("call %s: time limit reached", self.desk.context.room)
-        await self.hang_up(prompts.TIME_LIMIT_GOODBYE)
+        await self.hang_up(prompts.line(self.desk.context.language, "time_limit_goodbye"))
 
     async def _heartbeat(self) -> None:
         while True:
@@ -426,6 +558,8 @@ class CallRun:
             fields["caller_name"] = ctx.patient_name
         if ctx.appointment_id:
             fields["appointment_id"] = ctx.appointment_id
+        if ctx.language:
+            fields["language"] = ctx.language
         call = await calls.call_close(desk.call_id, outcome=outcome, items=self.session.history.items,
                                       usage=self.session.usage, **fields)
         await profile_refresh(ctx.caller_phone, desk.store.redis)

@@ -19,7 +19,7 @@ Outcome = Call.Outcome
 
 
 async def call_open(*, room: str, caller_phone: str = "", caller_name: str = "",
-                    patient_id: int | None = None) -> Call:
+                    patient_id: int | None = None, language: str = "") -> Call:
     # A job restarted for the same room continues its record rather than failing.
     call, _ = await Call.objects.aupdate_or_create(
         room=room,
@@ -27,6 +27,7 @@ async def call_open(*, room: str, caller_phone: str = "", caller_name: str = "",
             "caller_phone": caller_phone,
             "caller_name": caller_name,
             "patient_id": patient_id,
+            "language": language,
             "started_at": timezone.now(),
             "ended_at": None,
             "outcome": Outcome.IN_PROGRESS,

@@ -11,11 +11,14 @@ machine's terminal without any LiveKit server, so it needs only the model
 providers.
 """
 
+import os
 import re
 from typing import Literal
 from urllib.parse import urlparse
 
 from django.conf import settings
+
+from voiceagent import languages
 
 Mode = Literal["start", "dev", "connect", "console"]
 
@@ -39,7 +42,6 @@ ELEVEN_MODELS = (
     "eleven_v3", "eleven_v3_conversational", "eleven_v4", "eleven_v4_turbo",
 )
 _VOICE_ID = re.compile(r"[A-Za-z0-9]{16,40}")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 _AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -78,22 +80,45 @@ def problems(mode: Mode = "start") -> list[str]:
         parsed = urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             found.append(f"OPENAI_BASE_URL must be an http(s) URL such as http://localhost:8080/v1, not {base_url!r}.")
-    for name in ("OPENAI_LLM_MODEL", "OPENAI_STT_MODEL"):
+    for name in ("OPENAI_LLM_MODEL", "OPENAI_STT_MODEL", "OPENAI_STT_MODEL_UR"):
         value = getattr(settings, name)
-        if not value or any(ch.isspace() for ch in value):
-            found.append(f"{name} must name one model, such as {_default(name)!r}, not {value!r}.")
-    if not _LANGUAGE.fullmatch(settings.STT_LANGUAGE):
-        found.append(f"STT_LANGUAGE must be a language code such as 'en' or 'ur', not {settings.STT_LANGUAGE!r}.")
-    if settings.ELEVEN_MODEL not in ELEVEN_MODELS:
-        found.append(
-            f"ELEVEN_MODEL must be one of {', '.join(ELEVEN_MODELS[:2])} (lowest latency) or another "
-            f"ElevenLabs model, not {settings.ELEVEN_MODEL!r}."
-        )
-    if settings.ELEVEN_VOICE_ID and not _VOICE_ID.fullmatch(settings.ELEVEN_VOICE_ID):
-        found.append(
-            "ELEVEN_VOICE_ID must be a voice id from the ElevenLabs voice library (about 20 letters "
-            f"and digits), not {settings.ELEVEN_VOICE_ID!r}; leave it empty for the default voice."
-        )
+        if (name != "OPENAI_STT_MODEL_UR" and not value) or any(ch.isspace() for ch in value):
+            found.append(f"{name} must name one model, such as {_default(name.removesuffix('_UR'))!r}, not {value!r}.")
+    if os.environ.get("STT_LANGUAGE"):
+        found.append("STT_LANGUAGE is no longer read: list the languages callers speak in CALLER_LANGUAGES "
+                     "(default en,ur); speech-to-text detects which one each caller uses.")
+    found += _language_problems()
+    for name in ("ELEVEN_VOICE_ID", "ELEVEN_VOICE_ID_UR"):
+        value = getattr(settings, name)
+        if value and not _VOICE_ID.fullmatch(value):
+            found.append(
+                f"{name} must be a voice id from the ElevenLabs voice library (about 20 letters "
+                f"and digits), not {value!r}; leave it empty for the default voice."
+            )
+    return found
+
+
+def _language_problems() -> list[str]:
+    """CALLER_LANGUAGES names languages we have every line for, and each has a voice that speaks it."""
+    codes = settings.CALLER_LANGUAGES
+    supported = ", ".join(f"{code} ({name})" for code, name in languages.SUPPORTED.items())
+    unknown = [code for code in codes if code not in languages.SUPPORTED]
+    if not codes or unknown or len(set(codes)) != len(codes):
+        return [f"CALLER_LANGUAGES must list, once each, languages from {supported}, such as 'en,ur', "
+                f"not {','.join(codes)!r}."]
+    found = []
+    for code in codes:
+        model = languages.voice(code).tts_model
+        name = "ELEVEN_MODEL" + ("" if code == languages.ENGLISH else f"_{code.upper()}")
+        if model not in ELEVEN_MODELS:
+            found.append(
+                f"{name} must be one of {', '.join(ELEVEN_MODELS[:2])} (lowest latency) or another "
+                f"ElevenLabs model, not {model!r}."
+            )
+        elif code not in languages.TTS_MODEL_LANGUAGES.get(model, {code}):
+            speaking = [m for m, spoken in languages.TTS_MODEL_LANGUAGES.items() if code in spoken]
+            found.append(f"{name} is {model!r}, which does not speak {languages.SUPPORTED[code]}: use "
+                         f"{' or '.join(speaking[-2:])}.")
     return found
 
 

@@ -7,8 +7,8 @@ also written to Redis with a TTL, so the state of a live call can be
 inspected from outside the process and a wedged call's leftovers expire.
 
 Caller profile: per phone number, long-lived (name, patient id, last
-provider, number of calls, last call time), so a returning caller is greeted
-by name. Redis is the fast path; the database (Patient, Call) is the truth:
+provider, number of calls, last call time, language), so a returning caller
+is greeted by name and in their language. Redis is the fast path; the database (Patient, Call) is the truth:
 a missing or unreadable profile is rebuilt from it, and the profile is
 written again from the database at the end of every call, so one that Redis
 missed catches up on the next.
@@ -92,6 +92,10 @@ class CallContext:
     appointment_id: int | None = None
     outcome: str = ""
     emergency: bool = False
+    language: str = ""  # the caller's language so far (voiceagent.languages)
+    # A correction of the caller's own details read back and awaiting their yes.
+    pending_change: dict = field(default_factory=dict)
+    pending_since_turn: int = 0
 
     def new_id(self, prefix: str) -> str:
         ident = f"{prefix}-{self.next_id}"
@@ -184,6 +188,7 @@ class CallerProfile:
     last_provider: str = ""
     calls: int = 0
     last_call_at: str = ""  # ISO
+    language: str = ""  # the language of the caller's last call in which they spoke
 
     @property
     def returning(self) -> bool:
@@ -191,7 +196,7 @@ class CallerProfile:
 
 
 def profile_from_db(e164: str, *, exclude_room: str = "") -> CallerProfile:
-    """The profile as the database knows it: past calls, the patient, their last provider."""
+    """The profile as the database knows it: past calls, the patient, their last provider, their language."""
     from patients.selectors import patients_for_phone
     from scheduling.models import Appointment
     from voiceagent.models import Call
@@ -202,6 +207,9 @@ def profile_from_db(e164: str, *, exclude_room: str = "") -> CallerProfile:
     last_call = calls.order_by("-started_at").select_related("patient").first()
     if last_call:
         profile.last_call_at = last_call.started_at.isoformat()
+    # A call in which the caller never spoke says nothing about their language.
+    spoken = calls.filter(turns__gt=0).exclude(language="").order_by("-started_at").values_list("language", flat=True)
+    profile.language = spoken.first() or ""
     # The patient who called last from this number; else the only one on it.
     patient = last_call.patient if last_call and last_call.patient else None
     if patient is None:

@@ -4,6 +4,13 @@ from django.urls import reverse
 from patients.phone import format_phone
 
 
+class Language(models.TextChoices):
+    """The languages the receptionist speaks (voiceagent.languages.SUPPORTED)."""
+
+    ENGLISH = "en", "English"
+    URDU = "ur", "Urdu"
+
+
 class Call(models.Model):
     """One phone call, from the moment the agent answers to hang-up."""
 
@@ -34,6 +41,9 @@ class Call(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
+    # The language the caller spoke last (the one the next call greets them
+    # in: voiceagent.context.profile_from_db reads it back).
+    language = models.CharField(max_length=8, choices=Language.choices, blank=True)
     # [{"role": "user"|"assistant", "text": "...", "at": iso8601}], in order.
     transcript = models.JSONField(default=list, blank=True)
     turns = models.PositiveIntegerField(default=0)

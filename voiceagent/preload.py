@@ -30,4 +30,4 @@ phonenumbers.example_number(settings.PHONE_REGION)
 tls_context()
 # The tools' JSON schemas, as every request to the model sends them (kept
 # by voiceagent.agent.cache_tool_schemas).
-llm.ToolContext(Receptionist(None, instructions="", greeting="").tools).parse_function_tools("openai", strict=True)
+llm.ToolContext(Receptionist(None, instructions="", greeting=[]).tools).parse_function_tools("openai", strict=True)

@@ -1,20 +1,29 @@
-"""Everything the receptionist says or is told, in one place (the tools' docstrings aside)."""
+"""Everything the receptionist says or is told, in one place (the tools' docstrings aside).
+
+The model's instructions are in English (they are read by the model, not
+heard); what the agent says itself is in `LINES`, once per language.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils.formats import date_format
 
 from patients.phone import spoken_digits
+from voiceagent import spoken
+from voiceagent.languages import SUPPORTED, caller_languages
 
 INSTRUCTIONS = """\
 You are the phone receptionist of {clinic}. You speak with callers on the phone: keep every reply to one
-or two short sentences, plain spoken English, no lists, no markdown, no emojis. Say times like "9:30 in
-the morning" and dates like "Monday the 2nd of March".
-
-Today is {today}. The next days are: {week}.
+or two short sentences of plain speech, no lists, no markdown, no emojis. Callers may speak {languages}:
+always answer in the caller's language (you are told which one before every turn), and switch when they
+switch. In English say times like "9:30 in the morning" and dates like "Monday the 2nd of March". In Urdu
+write Urdu script (never Roman Urdu or Hindi script), say numbers as words and times the Urdu way
+("صبح ساڑھے نو بجے", "دوپہر ڈیڑھ بجے"), and speak as a woman ("کر سکتی ہوں"). Tool results are in
+English: tell the caller what they mean in the caller's language. When a tool gives you words in «», say
+exactly those words.
 
 The caller's number: {phone_line}
 
@@ -25,14 +34,18 @@ What you do:
 - Booking: get the patient's full name (identify_patient; if you are unsure how it is spelt, ask them to
   spell it), then the provider or "anyone", the day and the time of day, and call find_free_times. Offer
   only the times it returns, at most three at a time. Never invent a time and never book a time you did not
-  get from find_free_times. When the caller picks one, read the booking back (name, provider, day, time)
-  and ask "shall I book that?". Only after the caller clearly says yes, call book_appointment with
-  confirmed set to true. If a booking is refused, explain why in one sentence and offer the alternatives
+  get from find_free_times. When the caller picks one, call book_appointment with confirmed false and read
+  the booking back with the words it gives you. Only after the caller clearly says yes, call
+  book_appointment with confirmed set to true. If a booking is refused, explain why in one sentence and offer the alternatives
   the tool gives you.
 - Moving, cancelling or listing appointments: only for an identified patient. Ask for the patient's full
   name and date of birth and call identify_patient; until it confirms the patient, say nothing about any
   appointment, not even whether one exists, and never talk about another patient's appointments. Read the
-  change back and get a yes before calling reschedule_appointment or cancel_appointment with confirmed true.
+  change back (the tool gives you the words when called with confirmed false) and get a yes before calling
+  reschedule_appointment or cancel_appointment with confirmed true.
+- The caller's own details: after identify_patient has confirmed the patient, a caller may correct how
+  their name is spelt (correct_name_spelling) or change their phone number (change_phone_number). Read the
+  change back with the words the tool gives you and call it again with confirmed true only after a yes.
 - Emergencies: if the caller describes an emergency (chest pain, trouble breathing, heavy bleeding,
   unconsciousness, a stroke, suicidal thoughts), tell them to hang up and call {emergency} now, then offer
   to transfer them to staff.
@@ -42,27 +55,90 @@ What you do:
 - When the caller is done, say a short goodbye and call end_call.
 """
 
-EMERGENCY = (
-    "If this is an emergency, please hang up now and call {number} straight away. "
-)
+# Everything the receptionist says itself, once per language: the call's
+# current language picks the line (CallRun, Receptionist, the tools'
+# read-backs). Urdu is in Urdu script, in the feminine first person (sakti
+# hoon) of the default voice; choose a female voice for ELEVEN_VOICE_ID_UR.
+LINES = {
+    "en": {
+        "hello": {"morning": "Good morning", "afternoon": "Good afternoon", "evening": "Good evening",
+                  "night": "Hello"},
+        "greeting": "{hello}, thank you for calling {clinic}. How can I help you today?",
+        "greeting_returning": "{hello} {first_name}, welcome back to {clinic}. How can I help you today?",
+        # Said, in this language, to a caller greeted in another one.
+        "offer": "To speak in English, just speak English.",
+        "emergency": "If this is an emergency, please hang up now and call {number} straight away. ",
+        "silence": [
+            "Are you still there?",
+            "I can't hear anything. If you're still there, please say something.",
+        ],
+        "silence_goodbye": "I haven't heard anything, so I'll end the call now. Please call us again any time. "
+                           "Goodbye.",
+        "time_limit_goodbye": "I'm sorry, we've reached the time limit for this call. Please call again or ask "
+                              "for a member of staff. Goodbye.",
+        "transferring": "I'm transferring you to a member of staff now. Please stay on the line.",
+        "transfer_failed": "I'm sorry, I couldn't reach anyone just now. I can take a message so that someone "
+                           "calls you back.",
+        "no_transfer": "I'm sorry, no one can take calls right now. I can take a message so that someone calls "
+                       "you back.",
+        "failing": "I'm sorry this is taking a while. Would you like me to put you through to a member of staff?",
+        "readback_booking": "That's {name} with {provider}, {when}. Shall I book it?",
+        "readback_reschedule": "Your appointment {old} with {old_provider} moves to {new} with {provider}. "
+                               "Shall I move it?",
+        "readback_cancel": "That's your appointment {when} with {provider}. Shall I cancel it?",
+        "readback_name": "I'll correct the name to {name}, spelt {spelling}. Is that right?",
+        "readback_phone": "I'll change the phone number to {digits}. Is that right?",
+    },
+    "ur": {
+        "hello": {"morning": "السلام علیکم، صبح بخیر", "afternoon": "السلام علیکم، دوپہر بخیر",
+                  "evening": "السلام علیکم، شام بخیر", "night": "السلام علیکم"},
+        "greeting": "{hello}۔ {clinic} میں فون کرنے کا شکریہ۔ میں آپ کی کیا مدد کر سکتی ہوں؟",
+        "greeting_returning": "{hello} {first_name} جی۔ {clinic} میں دوبارہ خوش آمدید۔ میں آپ کی کیا مدد کر "
+                              "سکتی ہوں؟",
+        "offer": "اردو میں بات کرنے کے لیے، بس اردو میں بولیے۔",
+        "emergency": "اگر یہ ایمرجنسی ہے تو ابھی فون بند کر کے فوراً {number} پر کال کریں۔ ",
+        "silence": [
+            "کیا آپ لائن پر ہیں؟",
+            "مجھے آپ کی آواز نہیں آ رہی۔ اگر آپ لائن پر ہیں تو کچھ بولیے۔",
+        ],
+        "silence_goodbye": "مجھے کوئی آواز نہیں آئی، اس لیے میں کال ختم کر رہی ہوں۔ آپ کسی بھی وقت دوبارہ فون کر "
+                           "سکتے ہیں۔ خدا حافظ۔",
+        "time_limit_goodbye": "معذرت، اس کال کا وقت پورا ہو گیا ہے۔ براہ کرم دوبارہ فون کریں یا عملے سے بات کرنے کا "
+                              "کہیں۔ خدا حافظ۔",
+        "transferring": "میں آپ کو عملے کے ایک رکن سے ملا رہی ہوں، براہ کرم لائن پر رہیں۔",
+        "transfer_failed": "معذرت، اس وقت کسی سے رابطہ نہیں ہو سکا۔ میں آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو "
+                           "واپس فون کرے۔",
+        "no_transfer": "معذرت، اس وقت کوئی فون پر دستیاب نہیں۔ میں آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو واپس "
+                       "فون کرے۔",
+        "failing": "معذرت، اس میں وقت لگ رہا ہے۔ کیا میں آپ کو عملے کے کسی رکن سے ملا دوں؟",
+        "readback_booking": "{name} کے لیے {provider} کے ساتھ {when}، کیا میں یہ وقت بُک کر دوں؟",
+        "readback_reschedule": "آپ کی {old} والی ملاقات، {old_provider} کے ساتھ، {new} پر {provider} کے ساتھ "
+                               "منتقل ہو جائے گی۔ کیا میں تبدیل کر دوں؟",
+        "readback_cancel": "آپ کی {when} والی ملاقات، {provider} کے ساتھ، کیا میں منسوخ کر دوں؟",
+        "readback_name": "میں نام {name} کر دیتی ہوں، ہجے: {spelling}۔ کیا یہ درست ہے؟",
+        "readback_phone": "میں فون نمبر {digits} کر دیتی ہوں۔ کیا یہ درست ہے؟",
+    },
+}
+
+
+def line(language: str, key: str, **values) -> str:
+    """A fixed line in `language` (English where a language lacks it), filled in."""
+    text = LINES.get(language, LINES["en"]).get(key) or LINES["en"][key]
+    return text.format(**values) if values else text
+
 
 # Words that make the agent say the emergency number itself, whatever the model
 # does next: safety does not wait for a language model to get it right.
 EMERGENCY_WORDS = re.compile(
     r"\b(emergency|chest pains?|heart attack|can'?t breathe|cannot breathe|not breathing|trouble breathing|"
     r"difficulty breathing|unconscious|passed out|fainted|stroke|seizure|overdose|bleeding heavily|"
-    r"heavy bleeding|severe bleeding|suicid\w*|kill myself|choking)\b",
+    r"heavy bleeding|severe bleeding|suicid\w*|kill myself|choking|"
+    # Roman Urdu, as typed or transcribed
+    r"seene? (?:me|mein) dard|saa?ns nahi|behosh|dil ka daura|khud ?kushi)\b"
+    # Urdu script: no word boundaries needed, these do not occur inside other words
+    r"|ایمرجنسی|ایمرجینسی|سینے میں درد|سینے میں شدید درد|دل کا دورہ|سانس نہیں|سانس لینے میں|بے ہوش|بےہوش"
+    r"|فالج|دورہ پڑ|خون بہ رہا|خون نہیں رک|خودکشی|زہر کھا",
     re.IGNORECASE,
-)
-
-SILENCE_PROMPTS = [
-    "Are you still there?",
-    "I can't hear anything. If you're still there, please say something.",
-]
-SILENCE_GOODBYE = "I haven't heard anything, so I'll end the call now. Please call us again any time. Goodbye."
-TIME_LIMIT_GOODBYE = (
-    "I'm sorry, we've reached the time limit for this call. Please call again or ask for a member of staff. "
-    "Goodbye."
 )
 
 
@@ -82,25 +158,71 @@ def phone_line(caller_phone: str, *, from_caller_id: bool) -> str:
     )
 
 
-def instructions(*, clinic, today: date, caller_phone: str, from_caller_id: bool) -> str:
-    week = ", ".join(
-        f"{date_format(d, 'l j F')} = {d.isoformat()}" for d in (today + timedelta(days=i) for i in range(8))
-    )
+def instructions(*, clinic, caller_phone: str, from_caller_id: bool) -> str:
+    """What stays the same for the whole call; `now` adds what changes from turn to turn."""
     return INSTRUCTIONS.format(
         clinic=clinic.name,
-        today=f"{date_format(today, 'l j F Y')} ({today.isoformat()})",
-        week=week,
+        languages=" or ".join(SUPPORTED[code] for code in caller_languages()),
         phone_line=phone_line(caller_phone, from_caller_id=from_caller_id),
         emergency=clinic.emergency_number,
     )
 
 
-def greeting(*, clinic, caller_name: str = "") -> str:
+def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]]) -> str:
+    """The turn's own instructions: the clinic's local time and date, whether it is open, the caller's language.
+
+    Rebuilt before every reply of the model, so that a long call (or one
+    across midnight) never works from a stale clock. `opening` is
+    scheduling.selectors.ClinicOpen at `moment`, `today_hours` the clinic's
+    open intervals today (selectors.clinic_hours).
+    """
+    today = moment.date()
+    week = ", ".join(
+        f"{date_format(d, 'l j F')} = {d.isoformat()}" for d in (today + timedelta(days=i) for i in range(8))
+    )
+    name = SUPPORTED.get(language, SUPPORTED["en"])
+    return (
+        f"It is now {spoken.say_time(moment, 'en')} on {date_format(today, 'l j F Y')} "
+        f"({moment:%Y-%m-%d %H:%M}, the clinic's local time). The next days are: {week}. "
+        "For \"this morning\", \"this afternoon\" or \"later today\" search today: times already past are never "
+        "offered.\n"
+        f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} "
+        "Answer \"are you open now?\" and \"when do you open?\" from this.\n"
+        f"The caller is speaking {name}: answer in {name}."
+    )
+
+
+def opening_line(opening, today: date) -> str:
+    if opening is None:
+        return "The clinic's hours could not be read just now: call clinic_information for them."
+    if opening.is_open:
+        return f"The clinic is open now, until {spoken.say_time(opening.closes_at, 'en')} today."
+    closed = "The clinic is closed now" + (f" ({opening.closure})" if opening.closure else "")
+    if opening.opens_at is None:
+        return closed + " and has no opening hours in the coming month."
+    opens = opening.opens_at
+    return closed + f"; it opens next {spoken.say_when(opens, 'en', today=today)}."
+
+
+def hours_line(intervals: list[tuple[datetime, datetime]]) -> str:
+    if not intervals:
+        return "It has no opening hours today."
+    spans = [f"{spoken.say_time(a, 'en')} to {spoken.say_time(b, 'en')}" for a, b in intervals]
+    return "Today's opening hours: " + ", and ".join(spans) + "."
+
+
+def greeting(*, clinic, language: str, part_of_day: str, caller_name: str = "", offer: list[str] = ()) -> list[str]:
+    """The first words of a call: the greeting in the call's language, then a short offer of each other
+    language in that language (none for a caller whose language we know)."""
+    hello = LINES[language]["hello"][part_of_day]
     if caller_name:
-        first = caller_name.split()[0]
-        return f"Hello {first}, welcome back to {clinic.name}. How can I help you today?"
-    return f"Hello, thank you for calling {clinic.name}. How can I help you today?"
+        text = line(language, "greeting_returning", hello=hello, first_name=caller_name.split()[0], clinic=clinic.name)
+    else:
+        text = line(language, "greeting", hello=hello, clinic=clinic.name)
+    return [text] + [line(other, "offer") for other in offer]
 
 
-def emergency(number: str) -> str:
-    return EMERGENCY.format(number=number)
+def emergency(number: str, language: str = "en") -> str:
+    if language == "ur" and number.isdigit():
+        number = " ".join(spoken.urdu_number(int(d)) for d in number)
+    return line(language, "emergency", number=number)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time as time_module
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
@@ -32,13 +33,13 @@ from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
 from patients.selectors import patients_for_phone
-from patients.services import PatientError, clean_name, clean_phone, patient_find_or_create
+from patients.services import PatientError, clean_name, clean_phone, patient_correct, patient_find_or_create
 from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
-from voiceagent import calls
-from voiceagent.context import CallContext, CallerProfile, ContextStore
+from voiceagent import calls, languages, prompts, spoken
+from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call
 
@@ -114,10 +115,17 @@ class FrontDesk:
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
+    _heard_language: str | None = field(default=None, repr=False)
+    # The caller's turns so far: a yes must come in a turn after the read-back it answers.
+    caller_turns: int = 0
+    _opening: tuple | None = field(default=None, repr=False)
+    _opening_read: asyncio.Task | None = field(default=None, repr=False)
+    _opening_read_at: float = field(default=0.0, repr=False)
 
     def prefetch(self) -> None:
-        """Read the providers and the clinic's hours while the greeting plays, not in a turn."""
+        """Read the providers, the clinic's hours and whether it is open now while the greeting plays, not in a turn."""
         self._info = asyncio.create_task(sync_to_async(self._read_clinic)(), name="clinic-info")
+        self._opening_read = asyncio.create_task(self.opening(timezone.localtime()), name="clinic-open")
 
     async def read_clinic(self) -> str:
         """The clinic's text (and the call's provider list), read once per call."""
@@ -126,12 +134,69 @@ class FrontDesk:
         return await self._info
 
     async def close(self) -> None:
-        if self._info:
-            await asyncio.gather(self._info, return_exceptions=True)
+        await asyncio.gather(*(task for task in (self._info, self._opening_read) if task), return_exceptions=True)
 
     @property
     def context(self) -> CallContext:
         return self.store.context
+
+    # --- the caller's language and the clock -------------------------------------
+
+    def heard(self, language: str | None) -> None:
+        """The language the speech recogniser detected in the caller's last words, when it says."""
+        self._heard_language = language or None
+
+    async def follow_caller(self, words: str | None) -> bool:
+        """Follow the caller into the language of `words` (their latest turn); True when it changed."""
+        if words is None:
+            return False
+        self.caller_turns += 1
+        ctx = self.context
+        spoken_in, self._heard_language = self._heard_language, None
+        language = languages.follow(ctx.language or languages.fallback(), text=words, stt_language=spoken_in)
+        if language == ctx.language:
+            return False
+        ctx.language = language
+        log.info("call %s: the caller speaks %s", ctx.room, languages.SUPPORTED[language])
+        await asyncio.gather(self.store.save(), calls.call_update(self.call_id, language=language))
+        return True
+
+    async def now_instructions(self) -> str:
+        """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        if self._opening_read is not None:  # the read started while the greeting played
+            await asyncio.gather(self._opening_read, return_exceptions=True)
+            self._opening_read = None
+        moment = timezone.localtime()
+        opening, today = await self.opening(moment)
+        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
+
+    async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen | None, list[tuple[datetime, datetime]]]:
+        """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
+        have changed: at the next opening or closing, on another day, or after a few minutes (a closure added)."""
+        known = self._opening
+        boundary = known and (known[0].closes_at if known[0].is_open else known[0].opens_at)
+        if (known is None or selectors.local(known[0].at).date() != moment.date()
+                or (boundary and moment >= boundary) or time_module.monotonic() - self._opening_read_at > 300):
+            try:
+                self._opening = await sync_to_async(self._read_opening)(moment)
+            except DatabaseError as exc:
+                # The turn goes on without the hours (the model still has the clock and clinic_information).
+                log.warning("call %s: opening hours not read (%s)", self.context.room, type(exc).__name__)
+                return None, []
+            self._opening_read_at = time_module.monotonic()
+        return self._opening
+
+    @staticmethod
+    def _read_opening(moment: datetime):
+        today = selectors.local(moment).date()
+        return selectors.clinic_open(moment), selectors.clinic_hours(today, today)[today]
+
+    def _words(self, key: str, **values) -> str:
+        """A fixed line in the caller's language, quoted for the model to say as it is."""
+        return f"«{prompts.line(self.context.language, key, **values)}»"
+
+    def _when(self, moment: datetime) -> str:
+        return spoken.say_when(selectors.local(moment), self.context.language, today=timezone.localdate())
 
     # --- bookkeeping ----------------------------------------------------------
 
@@ -159,7 +224,8 @@ class FrontDesk:
         self.context.failures += 1
         await self.store.save()
         if self.context.failures >= FAILURES_BEFORE_TRANSFER:
-            message += " This is not going well for the caller: offer to transfer them to a member of staff."
+            message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
+                        f"in these words: {self._words('failing')}")
         return ToolError(message)
 
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
@@ -373,9 +439,10 @@ class FrontDesk:
         if not confirmed:
             await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
             return (
-                f"Not booked yet. Read it back: {ctx.patient_name} with {slot['provider']} on "
-                f"{say_day(start)} at {say_time(start)}. Ask the caller to say yes, then call "
-                "book_appointment again with confirmed set to true."
+                f"Not booked yet ({ctx.patient_name} with {slot['provider']} on {say_day(start)} at "
+                f"{say_time(start)}). Read it back to the caller in these words: "
+                f"{self._words('readback_booking', name=ctx.patient_name, provider=slot['provider'], when=self._when(start))} "
+                "Only after they say yes, call book_appointment again with confirmed set to true."
             )
         if before_write:
             before_write()
@@ -469,9 +536,13 @@ class FrontDesk:
         old = f"{say_day(appointment.start)} at {say_time(appointment.start)}"
         await self._stage(Stage.RESCHEDULING, provider=slot["provider"], requested_slot=start)
         if not confirmed:
-            return (f"Not moved yet. Read it back: the appointment on {old} with {appointment.provider.name} "
-                    f"moves to {say_day(start)} at {say_time(start)} with {slot['provider']}. Ask for a yes, "
-                    "then call reschedule_appointment again with confirmed set to true.")
+            words = self._words("readback_reschedule", old=self._when(appointment.start),
+                                old_provider=appointment.provider.name, new=self._when(start),
+                                provider=slot["provider"])
+            return (f"Not moved yet (the appointment on {old} with {appointment.provider.name} would move to "
+                    f"{say_day(start)} at {say_time(start)} with {slot['provider']}). Read it back to the caller "
+                    f"in these words: {words} Only after they say yes, call reschedule_appointment again with "
+                    "confirmed set to true.")
         if before_write:
             before_write()
         try:
@@ -493,8 +564,10 @@ class FrontDesk:
         when = f"{say_day(appointment.start)} at {say_time(appointment.start)} with {appointment.provider.name}"
         await self._stage(Stage.CANCELLING, provider=appointment.provider.name, requested_slot=appointment.start)
         if not confirmed:
-            return (f"Not cancelled yet. Read it back: cancel the appointment on {when}? Ask for a yes, then call "
-                    "cancel_appointment again with confirmed set to true.")
+            words = self._words("readback_cancel", when=self._when(appointment.start),
+                                provider=appointment.provider.name)
+            return (f"Not cancelled yet (the appointment on {when}). Read it back to the caller in these words: "
+                    f"{words} Only after they say yes, call cancel_appointment again with confirmed set to true.")
         if before_write:
             before_write()
         try:
@@ -508,6 +581,63 @@ class FrontDesk:
                                                      "outcome": Call.Outcome.CANCELLED})
         return f"Cancelled the appointment on {when}. Tell the caller, and offer to book a new time."
 
+    # --- the caller's own details ----------------------------------------------------
+
+    async def correct_name(self, full_name: str, confirmed: bool,
+                           before_write: Callable[[], None] | None = None) -> str:
+        self._require_verified()
+        try:
+            name = clean_name(full_name)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        spelling = " ".join("-".join(word.upper()) for word in name.split())
+        words = self._words("readback_name", name=name, spelling=spelling)
+        return await self._correct({"full_name": name}, confirmed, "correct_name_spelling", words, before_write)
+
+    async def change_phone(self, phone: str, confirmed: bool, before_write: Callable[[], None] | None = None) -> str:
+        self._require_verified()
+        try:
+            e164 = clean_phone(phone)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        digits = spoken.say_digits(spoken_digits(e164), self.context.language)
+        words = self._words("readback_phone", digits=digits)
+        return await self._correct({"phone": e164}, confirmed, "change_phone_number", words, before_write)
+
+    async def _correct(self, change: dict, confirmed: bool, tool: str, words: str,
+                       before_write: Callable[[], None] | None) -> str:
+        """Read the change back; write it only on a later call with confirmed=true, after the caller spoke."""
+        ctx = self.context
+        # For this patient only: a yes never carries over to another patient identified meanwhile.
+        pending = {**change, "patient_id": ctx.patient_id}
+        if not confirmed or ctx.pending_change != pending:
+            ctx.pending_change, ctx.pending_since_turn = pending, self.caller_turns
+            await self.store.save()
+            return (f"Not changed yet. Read it back to the caller in these words: {words} Only after they say "
+                    f"yes, call {tool} again with the same value and confirmed set to true.")
+        if self.caller_turns <= ctx.pending_since_turn:
+            raise ToolError("Not changed: the caller has not answered the read-back yet. Wait for their yes.")
+        if before_write:
+            before_write()
+        old_phone = ctx.caller_phone
+        try:
+            patient = await sync_to_async(self._correct_patient)(change)
+        except PatientError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.pending_change, ctx.patient_name = {}, patient.full_name
+        await self._stage(ctx.stage, record=self._who(), **self._who())
+        # The caller profile follows: greeted by the new name, recognised on the new number.
+        await asyncio.gather(*(profile_refresh(phone, self.store.redis) for phone in {old_phone, patient.phone}))
+        log.info("call %s: the caller corrected their %s", ctx.room, " and ".join(change).replace("_", " "))
+        now = (f"name is now {patient.full_name}" if "full_name" in change
+               else f"phone number is now {spoken_digits(patient.phone)}")
+        return f"Changed: the patient's {now}. Tell the caller it is done."
+
+    def _correct_patient(self, change: dict) -> Patient:
+        with transaction.atomic():
+            patient = Patient.objects.select_for_update().get(pk=self.context.patient_id)
+            return patient_correct(patient=patient, **change)
+
     # --- people ------------------------------------------------------------------
 
     async def transfer_to_staff(self, reason: str = "") -> str:
@@ -515,16 +645,16 @@ class FrontDesk:
         number = self.clinic.transfer_phone
         if not number or self.transfer is None:
             raise await self._failed(
-                "No member of staff can take calls by phone right now. Say so, and offer to take a message "
-                "(take_message) so that staff call back."
+                f"No member of staff can take calls by phone right now. Say: {self._words('no_transfer')} "
+                "Then take a message (take_message) if they want one, so that staff call back."
             )
         try:
             await self.transfer(number)
         except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
             log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
             raise await self._failed(
-                "The transfer did not go through. Apologise, say no one could be reached, and offer to take "
-                "a message (take_message) so that staff call back."
+                f"The transfer did not go through. Say: {self._words('transfer_failed')} Then take a message "
+                "(take_message) if they want one, so that staff call back."
             ) from None
         self.context.outcome = Call.Outcome.TRANSFERRED
         await asyncio.gather(self.store.save(),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinic.access import receptionist_required
 from patients.selectors import phone_match
 from voiceagent import livecalls
-from voiceagent.models import Call
+from voiceagent.models import Call, Language
 
 PAGE_SIZE = 25
 
@@ -76,7 +76,7 @@ def _duration(seconds: int | None) -> str:
 
 @receptionist_required
 def call_list(request):
-    """Calls, newest first: by date range, outcome, and caller / patient search."""
+    """Calls, newest first: by date range, outcome, language, and caller / patient search."""
     tz = timezone.get_current_timezone()
     first = _parse_day(request.GET.get("from"))
     last = _parse_day(request.GET.get("to"))
@@ -88,6 +88,10 @@ def call_list(request):
     if outcome and outcome not in Call.Outcome.values:
         errors.append("Unknown outcome; showing all outcomes.")
         outcome = ""
+    language = request.GET.get("language", "")
+    if language and language not in Language.values:
+        errors.append("Unknown language; showing calls in every language.")
+        language = ""
 
     calls = Call.objects.select_related("patient", "appointment__provider").order_by("-started_at", "-id")
     if first:
@@ -96,6 +100,8 @@ def call_list(request):
         calls = calls.filter(started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tz))
     if outcome:
         calls = calls.filter(outcome=outcome)
+    if language:
+        calls = calls.filter(language=language)
     for word in query.split():
         calls = calls.filter(
             phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
@@ -113,8 +119,9 @@ def call_list(request):
         "page": page,
         "calls": page.object_list,
         "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""),
-                    "outcome": outcome, "q": query},
+                    "outcome": outcome, "language": language, "q": query},
         "outcomes": Call.Outcome.choices,
+        "languages": Language.choices,
         "errors": errors,
         "query_string": params.urlencode(),
     })

@@ -12,6 +12,7 @@ CLI; tests and the memory benchmark build it the same way.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess
 from livekit.agents.worker import ServerEnvOption
 from livekit.plugins import silero
 
-from clinic.logfilters import RedactPhoneNumbers
+from clinic.logfilters import RedactPhoneNumbers, json_formatter
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +92,38 @@ def build_server(entrypoint: Callable[[JobContext], Awaitable[None]] | None = No
         port=ServerEnvOption(dev_default=0, prod_default=settings.VOICE_HEALTH_PORT),
     )
     server.rtc_session(entrypoint or default_entrypoint(), agent_name=settings.VOICE_AGENT_NAME)
-    server.on("worker_started", redact_phone_numbers_in_logs)
+    adopt_livekit_logging()
+    server.on("worker_started", adopt_log_handlers)
     return server
 
 
-def redact_phone_numbers_in_logs() -> None:
-    """LiveKit's CLI adds its own log handler; give it the same phone-number filter as ours.
+def adopt_livekit_logging() -> None:
+    """Make LiveKit's CLI log through our rules from its first line: phone numbers masked, LOG_FORMAT obeyed.
 
-    Records from job processes are written by this process's handlers too,
-    so this covers every call.
+    LiveKit's CLI replaces the process's log handlers with its own (JSON
+    lines under `start`, coloured ones under `dev`) as it starts; this runs
+    our adoption right after it does. Records from job processes are written
+    by this process's handlers too, so this covers every call.
     """
+    from livekit.agents.cli import cli as livekit_cli
+
+    setup = livekit_cli.setup_logging
+    if getattr(setup, "adopted", False):
+        return
+
+    @functools.wraps(setup)
+    def setup_logging(*args, **kwargs):
+        setup(*args, **kwargs)
+        adopt_log_handlers()
+
+    setup_logging.adopted = True
+    livekit_cli.setup_logging = setup_logging
+
+
+def adopt_log_handlers() -> None:
+    """Give every root handler the phone-number filter, and under LOG_FORMAT=json our JSON lines."""
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactPhoneNumbers) for f in handler.filters):
             handler.addFilter(RedactPhoneNumbers())
+        if settings.LOG_FORMAT == "json":
+            handler.setFormatter(json_formatter())

@@ -71,12 +71,35 @@ def test_filters_by_outcome_and_date_range(desk, clinic_tz):
     assert rows(desk.get(reverse("call_list"), {"to": week_ago})) == [booked_last_week]
 
 
+def test_the_callers_language_is_shown_and_filtered_on(desk):
+    now = timezone.now()
+    urdu = CallFactory(started_at=now - timedelta(minutes=5), language="ur", caller_name="Nasreen",
+                       transcript=[{"role": "user", "text": "مجھے ڈاکٹر خان سے ملنا ہے"}])
+    english = CallFactory(started_at=now - timedelta(minutes=9), language="en")
+    unknown = CallFactory(started_at=now - timedelta(minutes=20), language="")
+
+    response = desk.get(reverse("call_list"))
+    cells = [cell for cell in response.content.decode().split("<td>") if cell.startswith(("Urdu", "English", "—"))]
+    assert [cell.split("<")[0] for cell in cells[:3]] == ["Urdu", "English", "—"]
+    assert rows(desk.get(reverse("call_list"), {"language": "ur"})) == [urdu]
+    assert rows(desk.get(reverse("call_list"), {"language": "en"})) == [english]
+    assert rows(desk.get(reverse("call_list"), {"language": ""})) == [urdu, english, unknown]
+    page = desk.get(reverse("call_list"), {"language": "ur"}).content.decode()
+    assert '<option value="ur" selected>Urdu</option>' in page and "Clear filters" in page
+    # The transcript keeps the caller's words as said, set right to left.
+    detail = desk.get(reverse("call_detail", args=[urdu.pk])).content.decode()
+    assert '<span dir="auto">مجھے ڈاکٹر خان سے ملنا ہے</span>' in detail
+    assert "<dt>Language</dt><dd>Urdu</dd>" in detail
+
+
 def test_bad_filter_values_say_so_and_do_not_break_the_page(desk):
     CallFactory()
-    response = desk.get(reverse("call_list"), {"from": "next tuesday", "outcome": "exploded"})
+    response = desk.get(reverse("call_list"), {"from": "next tuesday", "outcome": "exploded",
+                                               "language": "ur\u202e<script>"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Dates are written like" in page and "Unknown outcome" in page
+    assert "Dates are written like" in page and "Unknown outcome" in page and "Unknown language" in page
+    assert "<script>" not in page
     assert len(rows(response)) == 1
 
 

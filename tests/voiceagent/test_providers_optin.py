@@ -84,3 +84,23 @@ async def test_refuses_to_discuss_appointments_before_identification(real_call, 
         await result.expect[-1].is_message(role="assistant").judge(
             real_llm, intent="asks for the patient's name and/or date of birth before sharing anything")
         assert "11" not in (result.expect[-1].event().item.text_content or "")
+
+
+async def test_an_urdu_caller_books_in_urdu(real_call, real_llm, clinic, dr_khan, monday):
+    """Spoken to in Urdu, the model answers in Urdu script, reads back the right time and books only after a yes."""
+    async with real_call() as (session, desk):
+        await session.run(user_input=f"السلام علیکم، میرا نام بلال احمد ہے، میں نیا مریض ہوں۔ مجھے {monday.day} "
+                                     "تاریخ کو صبح ڈاکٹر خان سے ملنا ہے۔")
+        assert desk.context.language == "ur"
+        result = await session.run(user_input="جو سب سے پہلا وقت ہو وہی دے دیں۔")
+        assert await Appointment.objects.acount() == 0  # not before a yes
+        await result.expect[-1].is_message(role="assistant").judge(
+            real_llm, intent="written in Urdu script (not English, not Roman Urdu), reads back a specific "
+                             "morning appointment time with Dr Khan and asks the caller to confirm it")
+        result = await session.run(user_input="جی ہاں، بُک کر دیں۔")
+        await result.expect[-1].is_message(role="assistant").judge(
+            real_llm, intent="written in Urdu script, tells the caller the appointment is booked")
+        room = desk.context.room
+    appointment = await Appointment.objects.select_related("patient").aget()
+    assert appointment.provider_id == dr_khan.pk and appointment.start.date() == monday
+    assert (await Call.objects.aget(room=room)).language == "ur"

@@ -59,7 +59,9 @@ async def test_booking_needs_an_offered_slot_a_name_and_a_yes(desk_for, clinic, 
         await desk.book_appointment(slot, True)
     await desk.identify_patient("Nadia Khan")
     readback = await desk.book_appointment(slot, False)
-    assert readback.startswith(f"Not booked yet. Read it back: Nadia Khan with Dr Ayesha Khan on {monday:%A}")
+    assert readback.startswith(f"Not booked yet (Nadia Khan with Dr Ayesha Khan on {monday:%A}")
+    assert f"«That's Nadia Khan with Dr Ayesha Khan, {monday:%A} the " in readback
+    assert "at 10 in the morning. Shall I book it?»" in readback
     assert await Appointment.objects.acount() == 0 and await Patient.objects.acount() == 0
     await desk.book_appointment(slot, True, reason="  cough for a week ")
     appointment = await Appointment.objects.select_related("patient").aget()
@@ -220,7 +222,7 @@ async def test_phone_number_given_by_the_caller(desk_for, clinic):
 async def test_transfer_without_a_number_offers_a_message(desk_for, transfers, dr_khan):
     await clinic_profile_async(transfer_phone="")
     desk = await desk_for()
-    with pytest.raises(ToolError, match="offer to take a message"):
+    with pytest.raises(ToolError, match="«I'm sorry, no one can take calls right now. I can take a message"):
         await desk.transfer_to_staff("asked for a person")
     assert transfers.dialled == [] and stage(desk) == "transferring"
 

@@ -267,6 +267,6 @@ async def test_the_receptionist_answers_a_simulated_call_in_a_job_process(worker
     # Nobody spoke, so the call counts as abandoned; what the agent said is on record.
     assert call.outcome == Call.Outcome.ABANDONED and call.ended_at is not None
     assert call.transcript[0]["role"] == "assistant"
-    assert call.transcript[0]["text"].startswith("Hello, thank you for calling Sunrise Family Clinic.")
+    assert call.transcript[0]["text"].endswith("thank you for calling Sunrise Family Clinic. How can I help you today?")
     assert await sync_to_async(_live_call)("call-sim-1", 0) is None
     assert _errors(caplog) == []

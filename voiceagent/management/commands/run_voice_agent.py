@@ -28,6 +28,7 @@ from clinic import redis_server
 from voiceagent import config
 
 MODES = ("start", "dev", "console", "connect")
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -61,11 +62,9 @@ class Command(BaseCommand):
 
         server = build_server()
         if mode in ("start", "dev"):
-            self.stdout.write(
-                f"Phone agent {settings.VOICE_AGENT_NAME!r} connecting to {settings.LIVEKIT_URL} "
-                "(Ctrl+C or SIGTERM: finish calls in progress, then stop)."
-            )
-        self.stdout.flush()
+            # A log line, not a print: under LOG_FORMAT=json every line on stdout is a JSON object.
+            log.info("Phone agent %r connecting to %s (Ctrl+C or SIGTERM: finish calls in progress, then stop).",
+                     settings.VOICE_AGENT_NAME, settings.LIVEKIT_URL)
         # LiveKit's CLI adds its own log handler; ours on the root logger would
         # print every line twice.
         logging.getLogger().handlers.clear()
