@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 # every page.
 NAV = [
     ("Overview", "overview"),
+    ("Calendar", "calendar"),
     ("Appointments", "appointment_list"),
     ("Patients", "patient_list"),
     ("Live calls", "live_calls"),

@@ -4,8 +4,12 @@ overview) lives in `clinic.dashboard_urls`."""
 from django.contrib import admin
 from django.urls import include, path
 
+from clinic import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", views.favicon),
     path("", include("clinic.dashboard_urls")),
     path("patients/", include("patients.urls")),
     path("appointments/", include("scheduling.urls")),

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from django.contrib.auth import views as auth_views
 from django.db.models import Count, Q
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -18,6 +20,7 @@ from clinic.htmx import wants_fragment
 from patients.models import Patient
 from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider, WorkingHours
 from scheduling.selectors import clinic_tz, day_bounds
+from scheduling.services import status_actions
 from voiceagent.models import Call
 
 NEXT_APPOINTMENTS = 8
@@ -49,18 +52,36 @@ def _todays_appointments(start, end) -> list[dict]:
     """
     labels = dict(Appointment.Status.choices)
     tz = clinic_tz()
+    now = timezone.now()
     rows = list(
         Appointment.objects.filter(start__gte=start, start__lt=end)
         .order_by("start", "id")
-        .values("id", "start", "status", "provider_id", "patient_id", "patient__full_name")
+        .values("id", "start", "status", "arrived_at", "provider_id", "provider__name", "patient_id",
+                "patient__full_name")
     )
     # One reverse() for the whole day rather than one per row.
     patient_url = reverse("patient_detail", args=[0]).replace("/0/", "/{}/")
     for row in rows:
+        row["pk"] = row["id"]
         row["time"] = row["start"].astimezone(tz).strftime("%H:%M")
         row["status_label"] = labels.get(row["status"], row["status"])
         row["patient_url"] = patient_url.format(row["patient_id"])
+        row["actions"] = status_actions(status=row["status"], start=row["start"], now=now)
     return rows
+
+
+def _waiting(todays: list[dict], now) -> list[dict]:
+    """Who has checked in and is not yet seen, longest wait first."""
+    tz = clinic_tz()
+    # Arrived without a time (set so by hand in the database) still waits; it sorts by its booking.
+    waiting = sorted((a for a in todays if a["status"] == Appointment.Status.ARRIVED),
+                     key=lambda a: a["arrived_at"] or a["start"])
+    for a in waiting:
+        came = a["arrived_at"]
+        a["arrived"] = came.astimezone(tz).strftime("%H:%M") if came else a["time"]
+        a["waited"] = max(0, int((now - came).total_seconds() // 60)) if came else None
+        a["early"] = bool(came and came < a["start"])
+    return waiting
 
 
 def _provider_schedules(today, todays: list[dict]) -> list[dict]:
@@ -99,17 +120,18 @@ def _provider_schedules(today, todays: list[dict]) -> list[dict]:
     return rows
 
 
-def _chart(today) -> list[dict]:
+def _chart(today, today_total: int) -> list[dict]:
     # One COUNT per day inside a single query: plain range filters on the
     # indexed start column, no per-row date conversion in the database.
+    # Today's bar is the "appointments today" figure itself, so the two agree.
     days = [today + timedelta(days=i) for i in range(CHART_DAYS)]
-    bounds = [day_bounds(d, d) for d in days]
+    bounds = [day_bounds(d, d) for d in days[1:]]
     counts = Appointment.objects.filter(
         start__gte=bounds[0][0], start__lt=bounds[-1][1], status__in=SLOT_HOLDING_STATUSES
     ).aggregate(**{
-        f"d{i}": Count("id", filter=Q(start__gte=lo, start__lt=hi)) for i, (lo, hi) in enumerate(bounds)
+        f"d{i}": Count("id", filter=Q(start__gte=lo, start__lt=hi)) for i, (lo, hi) in enumerate(bounds, 1)
     })
-    values = [counts[f"d{i}"] for i in range(CHART_DAYS)]
+    values = [today_total] + [counts[f"d{i}"] for i in range(1, CHART_DAYS)]
     top = max(values) or 1
     return [{"day": d, "count": n, "percent": round(100 * n / top)} for d, n in zip(days, values)]
 
@@ -120,6 +142,8 @@ def overview_context() -> dict:
     today = timezone.localdate(now)
     start, end = day_bounds(today, today)
     todays = _todays_appointments(start, end)
+    # Cancelled visits hold no time: counted on their own, not in the day's total.
+    today_total = sum(1 for a in todays if a["status"] in SLOT_HOLDING_STATUSES)
     upcoming = list(
         Appointment.objects.filter(start__gte=now, status__in=OPEN_STATUSES)
         .select_related("patient", "provider")
@@ -132,13 +156,14 @@ def overview_context() -> dict:
         "today": today,
         "now": now,
         "status_counts": _status_counts(todays),
-        "today_total": len(todays),
+        "today_total": today_total,
+        "waiting": _waiting(todays, now),
         "patient_total": Patient.objects.count(),
         "upcoming": upcoming,
         "schedules": _provider_schedules(today, todays),
         "calls_today": calls["total"],
         "calls_booked": calls["booked"],
-        "chart": _chart(today),
+        "chart": _chart(today, today_total),
     }
 
 
@@ -148,3 +173,10 @@ def overview(request):
     # A refresh (clinic:changed) asks for the panels only.
     template = "clinic/overview.html#panels" if wants_fragment(request) else "clinic/overview.html"
     return render(request, template, overview_context())
+
+
+@require_GET
+def favicon(request):
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's);
+    # resolved per request, so it follows whatever static storage is in use.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from difflib import SequenceMatcher
+
 from django.db.models import Q, QuerySet
 
 from patients.models import Patient
@@ -40,3 +43,43 @@ def patients_for_phone(phone: str) -> QuerySet[Patient]:
     if not e164:
         return Patient.objects.none()
     return Patient.objects.filter(phone=e164).order_by("-updated_at", "id")
+
+
+# Names at least this alike (difflib's ratio, 0..1) are "the same person typed
+# twice": "Ali Raza" / "Ali Raaza" / "Aly Raza" are 0.88-0.94, while a parent
+# and child on one number ("Ali Raza" / "Sara Raza") are about 0.7.
+SIMILAR_NAME_RATIO = 0.85
+
+
+def _name_key(name: str) -> str:
+    """Lower case, accents and punctuation gone, single spaces: how alike names are compared."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    letters = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(letters.casefold().split())
+
+
+def names_look_alike(a: str, b: str) -> bool:
+    a, b = _name_key(a), _name_key(b)
+    if not a or not b:
+        return False
+    if a == b or SequenceMatcher(None, a, b).ratio() >= SIMILAR_NAME_RATIO:
+        return True
+    # "Ali Raza" and "Muhammad Ali Raza": every word of the shorter name, two or more of them.
+    short, long = sorted((set(a.split()), set(b.split())), key=len)
+    return len(short) >= 2 and short <= long
+
+
+def similar_patients(*, full_name: str, phone: str, exclude_pk: int | None = None) -> list[Patient]:
+    """Patients registered under the same phone number whose name looks like `full_name`.
+
+    Shown before saving a new or edited patient, so that "Ali Raaza" is not
+    registered next to "Ali Raza". The very same name (any case or spacing)
+    is left out: that is the same patient, whom patient_find_or_create books
+    and patient_create refuses with its own message. Reads one number's
+    patients (a family, a handful of rows) through the phone index.
+    """
+    qs = patients_for_phone(phone)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    same = " ".join((full_name or "").split()).casefold()
+    return [p for p in qs[:50] if p.full_name.casefold() != same and names_look_alike(full_name, p.full_name)]

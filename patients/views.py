@@ -21,10 +21,11 @@ from clinic.access import receptionist_required
 from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
 from patients.models import Patient
-from patients.selectors import patient_search
+from patients.selectors import patient_search, similar_patients
 from patients import services
 from patients.services import PatientError
 from scheduling.selectors import upcoming_for_patient
+from scheduling.services import status_actions
 
 PAGE_SIZE = 25
 PAST_LIMIT = 50
@@ -70,11 +71,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     appointments = patient.appointments.select_related("provider")
     past = list(appointments.filter(start__lt=now).order_by("-start", "-id")[: PAST_LIMIT + 1])
+    upcoming = list(appointments.filter(start__gte=now).order_by("start", "id"))
+    for a in upcoming + past:
+        a.actions = status_actions(status=a.status, start=a.start, now=now)
     context = {
         "patient": patient,
         "now": now,
         "age": _age(patient.date_of_birth),
-        "upcoming": list(appointments.filter(start__gte=now).order_by("start", "id")),
+        "upcoming": upcoming,
         "past": past[:PAST_LIMIT],
         "more_past": len(past) > PAST_LIMIT,
         "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),
@@ -83,15 +87,25 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _render_form(request, form, *, patient=None, status=200):
-    context = {"form": form, "patient": patient}
+def _render_form(request, form, *, patient=None, status=200, similar=()):
+    context = {"form": form, "patient": patient, "similar": similar}
     template = "patients/patient_form_modal.html" if wants_fragment(request) else "patients/patient_form_page.html"
     return render(request, template, context, status=status)
 
 
 def _save(request, form, *, patient: Patient | None):
-    """Run the service on a valid form; a PatientError goes back onto the form."""
+    """Run the service on a valid form; a PatientError goes back onto the form.
+
+    A look-alike patient on the same number stops the first save: the form
+    comes back naming them, with a box to tick when it is someone else.
+    """
     data = form.cleaned_data
+    if not data["not_duplicate"]:
+        similar = similar_patients(full_name=data["full_name"], phone=data["phone"],
+                                   exclude_pk=patient.pk if patient else None)
+        if similar:
+            form.similar = similar
+            return None
     fields = dict(
         full_name=data["full_name"],
         phone=data["phone"],
@@ -116,7 +130,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST)
     saved = _save(request, form, patient=None) if form.is_valid() else None
     if saved is None:
-        return _render_form(request, form, status=422)
+        return _render_form(request, form, status=422, similar=getattr(form, "similar", ()))
     return changed(request, f"{saved.full_name} added.", then=saved.get_absolute_url())
 
 
@@ -131,7 +145,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if saved is None:
         # The service may have changed the instance before refusing it.
         patient.refresh_from_db()
-        return _render_form(request, form, patient=patient, status=422)
+        return _render_form(request, form, patient=patient, status=422, similar=getattr(form, "similar", ()))
     return changed(request, f"{saved.full_name} saved.", then=saved.get_absolute_url())
 
 
@@ -163,3 +177,14 @@ def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, message)
         return HttpResponseClientRedirect(reverse("patient_list"))
     return changed(request, message, then=reverse("patient_list"))
+
+
+@require_GET
+@receptionist_required
+def patient_similar(request: HttpRequest) -> HttpResponse:
+    """Look-alike patients for the name and phone typed so far (the form asks as you leave each field)."""
+    exclude = request.GET.get("patient", "")
+    similar = similar_patients(full_name=request.GET.get("full_name", "")[:120],
+                               phone=request.GET.get("phone", "")[:40],
+                               exclude_pk=int(exclude) if exclude.isdigit() and len(exclude) <= 18 else None)
+    return render(request, "patients/_similar.html", {"similar": similar})

@@ -115,10 +115,10 @@ class AppointmentAdmin(admin.ModelAdmin):
     date_hierarchy = "start"
     search_fields = ["patient__full_name", "patient__phone", "reason"]
     autocomplete_fields = ["patient", "provider"]
-    readonly_fields = ["end", "source", "created_at", "updated_at", "cancelled_at"]
+    readonly_fields = ["end", "source", "created_at", "updated_at", "arrived_at", "cancelled_at"]
     fields = ["patient", "provider", "start", "end", "status", "reason", "source",
-              "created_at", "updated_at", "cancelled_at"]
-    actions = ["mark_completed", "mark_no_show", "cancel"]
+              "created_at", "updated_at", "arrived_at", "cancelled_at"]
+    actions = ["mark_arrived", "mark_completed", "mark_no_show", "cancel"]
     ordering = ["-start"]
 
     def get_search_results(self, request, queryset, search_term):
@@ -136,6 +136,10 @@ class AppointmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for appointment in queryset:
             services.appointment_delete(appointment=appointment)
+
+    @admin.action(description="Mark selected appointments arrived (checked in)")
+    def mark_arrived(self, request, queryset):
+        _apply(self, request, queryset, Status.ARRIVED)
 
     @admin.action(description="Mark selected appointments completed")
     def mark_completed(self, request, queryset):

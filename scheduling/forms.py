@@ -4,6 +4,7 @@ booking rules themselves stay in scheduling.services."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 
 from django import forms
 from django.db.models import Q
@@ -25,6 +26,10 @@ SORTS = {
 }
 DEFAULT_SORT = "start"
 DEFAULT_DAYS = 7
+
+# Dates a query string may name: far enough for any diary, near enough that
+# a week or a day after them is still a date (9999-12-31 + 1 day is not).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class DateInput(forms.DateInput):
@@ -63,6 +68,11 @@ class AppointmentFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            # A year like 9999 would overflow the day's end (and the CSV export's).
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, f"Enter a date between {FIRST_DAY.year} and {LAST_DAY.year}.")
+                data.pop(name, None)
         first, last = data.get("date_from"), data.get("date_to")
         if first and last and last < first:
             self.add_error("date_to", "The end date is before the start date.")
@@ -107,6 +117,10 @@ class AppointmentForm(forms.Form):
     new_date_of_birth = forms.DateField(
         label="Date of birth (optional)", required=False, widget=DateInput(), error_messages=DATE_ERRORS,
     )
+    # After a look-alike patient was pointed out: book for them instead (a
+    # button's value), or confirm the new one is someone else.
+    use_patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    new_is_different = forms.BooleanField(label="This is a different person: register them as new", required=False)
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(), empty_label="Choose a provider",
         error_messages={"required": "Choose a provider.", "invalid_choice": "Choose one of the listed providers."},
@@ -129,7 +143,7 @@ class AppointmentForm(forms.Form):
         if appointment:
             # An appointment with a provider who has since left stays editable.
             providers |= Q(pk=appointment.provider_id)
-            for name in ("patient", "new_name", "new_phone", "new_date_of_birth"):
+            for name in ("patient", "new_name", "new_phone", "new_date_of_birth", "use_patient", "new_is_different"):
                 del self.fields[name]
             self.fields["status"].required = True
         else:
@@ -151,6 +165,13 @@ class AppointmentForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.is_new and data.get("use_patient"):
+            chosen = Patient.objects.filter(pk=data["use_patient"]).first()
+            if chosen:
+                # "Book for Ali Raza" under the look-alike warning: the typed new patient goes.
+                data["patient"] = chosen
+                for name in ("new_name", "new_phone", "new_date_of_birth"):
+                    data[name] = None if name == "new_date_of_birth" else ""
         if self.is_new and not self.errors.get("patient"):
             typed_new = any(data.get(f) for f in ("new_name", "new_phone", "new_date_of_birth"))
             if data.get("patient") and typed_new:
@@ -172,6 +193,24 @@ class AppointmentForm(forms.Form):
 def parse_day(raw: str | None) -> date | None:
     """A YYYY-MM-DD date from a query string, or None."""
     try:
-        return date.fromisoformat((raw or "").strip())
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id from a query string or a post, or None ("12" yes; "", "1 OR 1=1" and 5,000 nines no)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+def parse_time(raw: str | None) -> dt_time | None:
+    """An HH:MM time from a query string or a calendar post, or None."""
+    raw = (raw or "").strip()
+    if len(raw) != 5:
+        return None
+    try:
+        return datetime.strptime(raw, "%H:%M").time()
     except ValueError:
         return None

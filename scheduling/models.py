@@ -96,6 +96,7 @@ class Appointment(models.Model):
         BOOKED = "booked", "Booked"
         PENDING = "pending", "Pending"
         RESCHEDULED = "rescheduled", "Rescheduled"
+        ARRIVED = "arrived", "Arrived"
         CANCELLED = "cancelled", "Cancelled"
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "No-show"
@@ -117,6 +118,9 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the patient checked in at the desk; kept once they are seen, so
+    # the day's record says how long they waited.
+    arrived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start", "id"]
@@ -154,7 +158,9 @@ class Appointment(models.Model):
 
 
 # Every status but Cancelled keeps the time taken: a Rescheduled appointment
-# sits in its new slot, and Completed / No-show ones are history.
+# sits in its new slot, an Arrived patient is in the waiting room, and
+# Completed / No-show ones are history.
 SLOT_HOLDING_STATUSES = tuple(s for s in Appointment.Status if s != Appointment.Status.CANCELLED)
-# Statuses a patient can still change or cancel.
+# Statuses a patient can still change or cancel (by phone too). Not Arrived:
+# once the patient is at the desk, the visit is the desk's to finish.
 OPEN_STATUSES = (Appointment.Status.BOOKED, Appointment.Status.PENDING, Appointment.Status.RESCHEDULED)

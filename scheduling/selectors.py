@@ -9,7 +9,7 @@ same, with a first block of one day. One block is usually enough.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
@@ -57,6 +57,16 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     )
 
 
+def _closures(provider_ids: list[int], first: date, last: date) -> dict:
+    """{provider_id or None (whole clinic): [(first_day, last_day, reason, whole_clinic)]} touching first..last."""
+    closures = defaultdict(list)
+    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
+        Q(provider__isnull=True) | Q(provider_id__in=provider_ids)
+    ):
+        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    return closures
+
+
 def schedules_for(
     providers: list[Provider],
     first: date,
@@ -66,11 +76,7 @@ def schedules_for(
 ) -> list[Schedule]:
     """Schedules of `providers` (from `providers_with_hours`) for the days first..last."""
     ids = [p.pk for p in providers]
-    closures = defaultdict(list)
-    for c in Closure.objects.filter(start_date__lte=last, end_date__gte=first).filter(
-        Q(provider__isnull=True) | Q(provider_id__in=ids)
-    ):
-        closures[c.provider_id].append((c.start_date, c.end_date, c.reason, c.provider_id is None))
+    closures = _closures(ids, first, last)
     start, end = day_bounds(first, last)
     # A margin on the left: an appointment that starts before midnight may
     # still run into the first day, but never by more than the longest one.
@@ -209,6 +215,162 @@ def upcoming_for_patient(patient_id: int, *, now: datetime | None = None) -> Que
 def local(dt: datetime) -> datetime:
     return timezone.localtime(dt, clinic_tz())
 
+
+
+# --- the calendar ---------------------------------------------------------------
+
+# The calendar's grid has one row per five minutes; static/css/calendar-grid.css
+# has a class for every row start (r1..r288) and span (s1..s288).
+CALENDAR_STEP_MINUTES = 5
+CALENDAR_DEFAULT_HOURS = (8, 18)
+
+
+@dataclass
+class CalendarBlock:
+    """One appointment on the grid, as plain values ready to print."""
+
+    id: int
+    start: datetime
+    end: datetime
+    status: str
+    status_label: str
+    patient_id: int
+    patient_name: str
+    reason: str
+    time: str
+    place: str  # the row classes, "r13 s6"
+
+
+@dataclass
+class CalendarColumn:
+    """One provider on one day."""
+
+    provider: Provider
+    day: date
+    is_today: bool
+    note: str = ""  # why nobody can book here: closed, not working
+    hours: list[str] = field(default_factory=list)  # "09:00-13:00"
+    shaded: list[str] = field(default_factory=list)  # places of the working hours
+    breaks: list[tuple[str, str]] = field(default_factory=list)  # (place, "13:00-14:00")
+    blocks: list[CalendarBlock] = field(default_factory=list)
+    free: list = field(default_factory=list)  # (place, "HH:MM") once placed
+
+
+@dataclass
+class CalendarGrid:
+    columns: list[CalendarColumn]
+    first_minute: int
+    rows: int
+    hour_marks: list[tuple[str, str]]  # (place, "09:00")
+    now_place: str  # "" when now is not on the grid
+    now_minute: int  # the clinic's clock, minutes since midnight
+
+    @property
+    def last_minute(self) -> int:
+        return self.first_minute + self.rows * CALENDAR_STEP_MINUTES
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
+                  now: datetime | None = None) -> CalendarGrid:
+    """Columns of providers x days with hours, breaks, closures, appointments and free times.
+
+    Five queries whatever the number of appointments: the clinic profile,
+    providers and their hours, closures, and the appointments (with the
+    patient's name) of the days. Free times come from the availability
+    engine over those same rows, so the grid offers exactly what a booking
+    would accept.
+    """
+    rules = booking_rules(now=now)
+    tz = rules.tz
+    providers = providers_with_hours(provider_ids)
+    first, last = min(days), max(days)
+    ids = [p.pk for p in providers]
+    closures = _closures(ids, first, last)
+    start, end = day_bounds(first, last)
+    rows = (
+        Appointment.objects.filter(
+            provider_id__in=ids, status__in=SLOT_HOLDING_STATUSES, start__lt=end,
+            start__gte=start - timedelta(minutes=MAX_APPOINTMENT_MINUTES), end__gt=start,
+        )
+        .order_by("start", "id")
+        .values_list("id", "provider_id", "start", "end", "status", "reason", "patient_id", "patient__full_name")
+    )
+    labels = dict(Appointment.Status.choices)
+    busy = defaultdict(list)
+    blocks = defaultdict(list)
+    for pk, provider_id, b_start, b_end, status, reason, patient_id, name in rows:
+        busy[provider_id].append((b_start, b_end))
+        local_start, local_end = b_start.astimezone(tz), b_end.astimezone(tz)
+        blocks[provider_id, local_start.date()].append(CalendarBlock(
+            id=pk, start=local_start, end=local_end, status=status, status_label=labels.get(status, status),
+            patient_id=patient_id, patient_name=name, reason=reason,
+            time=f"{local_start:%H:%M}–{local_end:%H:%M}", place="",
+        ))
+
+    today = rules.now.astimezone(tz).date()
+    columns = []
+    intervals_of: list[list[tuple[time, time]]] = []  # per column, placed once the first row is known
+    for p in providers:
+        schedule = Schedule(
+            provider_id=p.pk, length=timedelta(minutes=p.appointment_minutes), hours=p.weekly_hours,
+            closures=closures[None] + closures[p.pk], busy=busy[p.pk], active=p.is_active,
+        )
+        for day in days:
+            column = CalendarColumn(provider=p, day=day, is_today=day == today,
+                                    blocks=blocks.get((p.pk, day), []))
+            intervals = schedule.hours.get(day.weekday(), [])
+            closure = schedule.closure_on(day)
+            if closure:
+                reason, whole_clinic = closure
+                column.note = f"{'Clinic closed' if whole_clinic else 'Away'}: {reason}"
+            elif not intervals:
+                column.note = f"Not in on {day:%A}s"
+            elif not p.is_active:
+                column.note = "Not taking appointments"
+            column.hours = [f"{a:%H:%M}–{b:%H:%M}" for a, b in intervals]
+            column.free = availability.free_slots_on(schedule, day, rules)
+            columns.append(column)
+            intervals_of.append(intervals)
+
+    # The grid runs over everyone's hours and every appointment, in whole hours.
+    starts = [_minutes(a) for intervals in intervals_of for a, _ in intervals]
+    ends = [_minutes(b) for intervals in intervals_of for _, b in intervals]
+    for c in columns:
+        for b in c.blocks:
+            starts.append(_minutes(b.start.time()))
+            ends.append(_minutes(b.end.time()) if b.end.date() == b.start.date() else 24 * 60)
+    first_minute = min(starts, default=CALENDAR_DEFAULT_HOURS[0] * 60) // 60 * 60
+    last_minute = min(-(-max(ends, default=CALENDAR_DEFAULT_HOURS[1] * 60) // 60) * 60, 24 * 60)
+    step = CALENDAR_STEP_MINUTES
+
+    def place(a: int, b: int) -> str:
+        a, b = max(a, first_minute), min(b, last_minute)
+        return f"r{(a - first_minute) // step + 1} s{max(1, -(-(b - a) // step))}"
+
+    for c, intervals in zip(columns, intervals_of):
+        for a, b in intervals:
+            c.shaded.append(place(_minutes(a), _minutes(b)))
+        for (_, b1), (a2, _) in zip(intervals, intervals[1:]):
+            c.breaks.append((place(_minutes(b1), _minutes(a2)), f"{b1:%H:%M}–{a2:%H:%M}"))
+        minutes = c.provider.appointment_minutes
+        free = [t.astimezone(tz) for t in c.free]
+        c.free = [(place(_minutes(t.time()), _minutes(t.time()) + minutes), f"{t:%H:%M}") for t in free]
+        for b in c.blocks:
+            a = _minutes(b.start.time())
+            b.place = place(a, _minutes(b.end.time()) if b.end.date() == b.start.date() else 24 * 60)
+    hour_marks = [(place(m, m + 60), f"{m // 60:02d}:00") for m in range(first_minute, last_minute, 60)]
+    now_local = rules.now.astimezone(tz)
+    now_minute = _minutes(now_local.time())
+    now_place = ""
+    if today in days and first_minute <= now_minute < last_minute:
+        now_place = f"r{(now_minute - first_minute) // step + 1}"
+    return CalendarGrid(columns=columns, first_minute=first_minute,
+                        rows=(last_minute - first_minute) // step, hour_marks=hour_marks, now_place=now_place,
+                        now_minute=now_minute)
 
 
 # --- the clinic's opening hours ------------------------------------------------------

@@ -249,6 +249,17 @@ def appointment_book(
         return _save(appointment, action="booked")
 
 
+def _not_open(appointment: Appointment, doing: str) -> BookingError:
+    if appointment.status == Status.ARRIVED:
+        return BookingError(
+            f"The patient has already arrived for this appointment, so it can no longer be {doing}.",
+            code="status",
+        )
+    return BookingError(
+        f"This appointment is {appointment.get_status_display().lower()} and cannot be {doing}.", code="status"
+    )
+
+
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -265,10 +276,7 @@ def appointment_reschedule(
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().select_related("patient").get(pk=appointment.pk)
         if appointment.status not in OPEN_STATUSES:
-            raise BookingError(
-                f"This appointment is {appointment.get_status_display().lower()} and cannot be moved.",
-                code="status",
-            )
+            raise _not_open(appointment, "moved")
         rules = selectors.booking_rules(now=now)
         if appointment.start < rules.now:
             raise BookingError("This appointment has already started and cannot be moved.", code="status")
@@ -285,6 +293,8 @@ def appointment_cancel(*, appointment: Appointment, now: datetime | None = None)
         appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=appointment.pk)
         if appointment.status == Status.CANCELLED:
             raise BookingError("This appointment is already cancelled.", code="status")
+        if appointment.status == Status.ARRIVED:
+            raise _not_open(appointment, "cancelled")
         if appointment.status not in OPEN_STATUSES:
             raise BookingError(
                 f"This appointment is {appointment.get_status_display().lower()}; "
@@ -296,34 +306,106 @@ def appointment_cancel(*, appointment: Appointment, now: datetime | None = None)
         return _save(appointment, action="cancelled")
 
 
+# --- status changes -------------------------------------------------------------
+
+# Which status may follow which, for every interface: the dashboard's
+# one-click actions and their Undo, the edit form, the admin and its actions.
+# Time rules on top of it are in `transition_problem`. Rescheduled is reached
+# by moving (appointment_reschedule), or by undoing a later step.
+_BACK_TO_OPEN = frozenset({Status.BOOKED, Status.PENDING, Status.RESCHEDULED})
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.BOOKED: frozenset({Status.PENDING, Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW, Status.CANCELLED}),
+    Status.PENDING: frozenset({Status.BOOKED, Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW, Status.CANCELLED}),
+    Status.RESCHEDULED: frozenset({Status.BOOKED, Status.PENDING, Status.ARRIVED, Status.COMPLETED,
+                                   Status.NO_SHOW, Status.CANCELLED}),
+    # In the waiting room: seen, or the check-in undone. Not a no-show (they
+    # came) and not cancelled by phone or by a slip of the desk.
+    Status.ARRIVED: _BACK_TO_OPEN | {Status.COMPLETED},
+    # Corrections: undo, one outcome for the other, or (no-show) the patient
+    # turned up late after all.
+    Status.COMPLETED: _BACK_TO_OPEN | {Status.ARRIVED, Status.NO_SHOW},
+    Status.NO_SHOW: _BACK_TO_OPEN | {Status.ARRIVED, Status.COMPLETED},
+    # Restoring takes the slot again, so it must still be free.
+    Status.CANCELLED: _BACK_TO_OPEN,
+}
+
+# The status changes the desk gets as one-click buttons, in the order shown, with their words.
+ONE_CLICK = {Status.ARRIVED: "Arrived", Status.COMPLETED: "Completed", Status.NO_SHOW: "No-show",
+             Status.CANCELLED: "Cancel"}
+
+
+def transition_problem(*, current: str, target: str, start: datetime, now: datetime) -> str:
+    """Why an appointment starting at `start` cannot go from `current` to `target` now; "" if it can."""
+    if target == current:
+        return ""
+    if target not in TRANSITIONS.get(current, ()):
+        if target == Status.RESCHEDULED:
+            return "Move the appointment to a new time to reschedule it."
+        return (f"An appointment that is {Status(current).label.lower()} cannot be marked "
+                f"{Status(target).label.lower()}.")
+    if target == Status.ARRIVED and current in (*OPEN_STATUSES, Status.NO_SHOW):
+        day, today = selectors.local(start).date(), selectors.local(now).date()
+        if day > today:
+            return f"This appointment is on {say_day(start)}; patients check in on the day."
+        if day < today:
+            return f"This appointment was on {say_day(start)}; mark it completed instead."
+    if target in (Status.COMPLETED, Status.NO_SHOW) and current in OPEN_STATUSES and start > now:
+        return (f"This appointment has not started yet, so it cannot be marked "
+                f"{Status(target).label.lower()}.")
+    return ""
+
+
+# Corrections (a completed visit reopened, one outcome for the other) stay
+# in TRANSITIONS for Undo, the edit form and the admin, but get no button.
+_BUTTONS_FROM = {Status.COMPLETED: (), Status.NO_SHOW: (Status.ARRIVED,)}
+
+
+def status_actions(*, status: str, start: datetime, now: datetime) -> list[tuple[str, str]]:
+    """The one-click status changes open to an appointment right now: [(status, button label)]."""
+    targets = _BUTTONS_FROM.get(status, tuple(ONE_CLICK))
+    return [(t, ONE_CLICK[t]) for t in targets if t in TRANSITIONS.get(status, ()) and
+            not transition_problem(current=status, target=t, start=start, now=now)]
+
+
+def _check_restore(appointment: Appointment, *, now: datetime) -> None:
+    """A cancelled appointment may come back only while its slot is free and the day still open.
+
+    Notice and "already passed" do not apply: an Undo seconds after a
+    cancellation must work even within the notice period.
+    """
+    provider = _lock_provider(appointment.provider)
+    rules = selectors.booking_rules(now=min(now, appointment.start))
+    rules = Rules(now=rules.now, notice=timedelta(0), horizon_days=rules.horizon_days, tz=rules.tz)
+    _check_slot(provider=provider, start=appointment.start, rules=rules, moving=appointment)
+
+
 def appointment_set_status(
     *, appointment: Appointment, status: str, now: datetime | None = None
 ) -> Appointment:
-    """Change the status: confirm a pending one, mark completed or no-show, cancel, or restore."""
+    """Change the status along TRANSITIONS: check in, mark completed or no-show, cancel, confirm, restore, undo."""
     if status not in Status.values:
-        raise BookingError(f"{status!r} is not an appointment status.", code="status")
+        # Quoted short: the value came from a form or a model's tool call.
+        raise BookingError(f"{str(status)[:20]!r} is not an appointment status.", code="status")
+    now = now or timezone.now()
     if status == Status.CANCELLED:
         return appointment_cancel(appointment=appointment, now=now)
-    if status == Status.RESCHEDULED:
-        raise BookingError("Move the appointment to a new time to reschedule it.", code="status")
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=appointment.pk)
-        if appointment.status == status:
+        previous = appointment.status
+        if previous == status:
             return appointment
-        now = now or timezone.now()
-        if status in (Status.COMPLETED, Status.NO_SHOW) and appointment.start > now:
-            raise BookingError(
-                f"This appointment has not started yet, so it cannot be marked "
-                f"{Status(status).label.lower()}.",
-                code="status",
-            )
-        if appointment.status == Status.CANCELLED:
-            # Restoring a cancelled appointment takes its slot again: it must
-            # still be bookable.
-            provider = _lock_provider(appointment.provider)
-            _check_slot(provider=provider, start=appointment.start, rules=selectors.booking_rules(now=now),
-                        moving=appointment)
+        problem = transition_problem(current=previous, target=status, start=appointment.start, now=now)
+        if problem:
+            raise BookingError(problem, code="status")
+        if previous == Status.CANCELLED:
+            _check_restore(appointment, now=now)
             appointment.cancelled_at = None
+        if status == Status.ARRIVED:
+            # Undoing "completed" keeps the time they really came in.
+            if previous != Status.COMPLETED or appointment.arrived_at is None:
+                appointment.arrived_at = now
+        elif status != Status.COMPLETED:
+            appointment.arrived_at = None
         appointment.status = status
         return _save(appointment, action="status")
 

@@ -89,19 +89,81 @@
   });
 
   // What a save did ("Ali Raza added."), said once in a polite live region.
+  // A change that can be undone (a status, a move) brings an Undo button
+  // that posts the way back the server sent; it stays while hovered or focused.
   var toastTimer = null;
-  function toast(message) {
+  function hideToast() {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    box.classList.remove("show", "has-action", "error");
+    box.textContent = "";
+  }
+  function armToast(ms) {
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(hideToast, ms);
+  }
+  function toast(message, undo, isError) {
     var box = document.getElementById("toast");
     if (!box || !message) return;
     box.textContent = message;
+    box.classList.toggle("error", !!isError);
+    box.classList.toggle("has-action", !!undo);
+    if (undo && undo.url) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Undo";
+      button.addEventListener("click", function () {
+        hideToast();
+        htmx.ajax("POST", undo.url, { values: undo.values || {}, swap: "none", source: document.body });
+      });
+      box.appendChild(button);
+    }
     box.classList.add("show");
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { box.classList.remove("show"); box.textContent = ""; }, 5000);
+    armToast(undo ? 8000 : 5000);
   }
+  document.addEventListener("mouseover", function (evt) {
+    if (evt.target.closest && evt.target.closest("#toast.has-action")) clearTimeout(toastTimer);
+  });
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.closest && evt.target.closest("#toast.has-action")) clearTimeout(toastTimer);
+  });
+  document.addEventListener("mouseout", function (evt) {
+    if (evt.target.closest && evt.target.closest("#toast.has-action")) armToast(4000);
+  });
 
   document.addEventListener("clinic:changed", function (evt) {
+    // Events relayed from the WebSocket (another desk, the phone) carry no message.
+    if (!evt.detail || typeof evt.detail.message !== "string") return;
     closeModal();
-    if (evt.detail && typeof evt.detail.message === "string") toast(evt.detail.message);
+    toast(evt.detail.message, evt.detail.undo, false);
+  });
+  document.addEventListener("clinic:refused", function (evt) {
+    if (evt.detail && typeof evt.detail.message === "string") toast(evt.detail.message, null, true);
+  });
+
+  // A free time offered as a button (after a refusal, or "Next free time
+  // with anyone"): put its provider, date and time into the dialog's form
+  // and reload the time picker with that time chosen. Booking still needs
+  // the form's own button.
+  document.addEventListener("click", function (evt) {
+    var pick = evt.target.closest("[data-pick]");
+    if (!pick) return;
+    var form = pick.closest("form");
+    var picker = form && form.querySelector("#slot-picker");
+    if (!picker) return;
+    form.elements.provider.value = pick.dataset.provider;
+    form.elements.date.value = pick.dataset.date;
+    var values = { provider: pick.dataset.provider, date: pick.dataset.date, time: pick.dataset.time };
+    if (form.elements.appointment) values.appointment = form.elements.appointment.value;
+    htmx.ajax("GET", picker.dataset.slotsUrl, { source: picker, target: picker, swap: "innerHTML", values: values })
+      .then(function () {
+        var select = picker.querySelector("select");
+        if (select) select.focus();
+      });
+  });
+
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest("[data-print]")) window.print();
   });
   window.clinicCloseModal = closeModal;
 })();

@@ -131,3 +131,15 @@ def test_receptionists_do_not_reach_the_admin(client):
     client.force_login(UserFactory())
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_admin_checks_in_on_the_day_only(manager, monday):
+    today = timezone.now() + timedelta(minutes=1)
+    here = AppointmentFactory(start=today, provider__hours={})
+    later = AppointmentFactory(start=local_dt(monday, 9))
+    changelist = reverse("admin:scheduling_appointment_changelist")
+    page = manager.post(changelist, {"action": "mark_arrived", "_selected_action": [here.pk, later.pk]},
+                        follow=True).content.decode()
+    assert "1 appointment marked arrived." in page and "patients check in on the day" in page
+    here.refresh_from_db(), later.refresh_from_db()
+    assert (here.status, later.status) == (Status.ARRIVED, Status.BOOKED) and here.arrived_at

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Provider
 from tests.factories import (
     AppointmentFactory,
     CallFactory,
@@ -209,7 +209,8 @@ def _stat(html, stat_id):
 def test_overview_counts_a_made_up_day(staff_client, made_up_day):
     response = staff_client.get(reverse("overview"))
     html = response.content.decode()
-    assert _stat(html, "stat-today") == 5
+    # Today's total is what holds a time today: the cancelled one is counted on its own.
+    assert _stat(html, "stat-today") == 4
     assert _stat(html, "stat-booked") == 2
     assert _stat(html, "stat-completed") == 1
     assert _stat(html, "stat-no_show") == 1
@@ -222,7 +223,7 @@ def test_overview_counts_a_made_up_day(staff_client, made_up_day):
     chart = {d["day"]: d["count"] for d in ctx["chart"]}
     today = made_up_day["today"]
     assert len(chart) == 7
-    assert chart[today] == 4  # the cancelled one holds no slot
+    assert chart[today] == _stat(html, "stat-today") == 4  # the two figures agree
     assert chart[today + timedelta(days=1)] == 1
     assert chart[today + timedelta(days=3)] == 2
     assert f"{today + timedelta(days=3):%A %-d %B}: 2 appointments" in html
@@ -234,6 +235,30 @@ def test_overview_counts_a_made_up_day(staff_client, made_up_day):
     assert rows["Dr Away"]["note"] == "Not in today"
     assert rows["Dr Leave"]["note"] == "Closed today: Annual leave"
     assert "Not in today" in html and "Closed today: Annual leave" in html
+
+
+def test_overview_waiting_room_lists_who_arrived_and_for_how_long(staff_client, made_up_day):
+    today = made_up_day["today"]
+    khan = Provider.objects.get(name="Dr Khan")
+    now = timezone.now()
+    early = AppointmentFactory(patient=PatientFactory(full_name="Early Bird"), provider=khan,
+                               start=local_dt(today, 23, 30), status=Appointment.Status.ARRIVED,
+                               arrived_at=now - timedelta(minutes=25))
+    AppointmentFactory(patient=PatientFactory(full_name="Just Came"), provider=khan, start=local_dt(today, 23),
+                       status=Appointment.Status.ARRIVED, arrived_at=now - timedelta(minutes=2))
+    AppointmentFactory(patient=PatientFactory(full_name="Already Seen"), provider=khan, start=local_dt(today, 1),
+                       status=Appointment.Status.COMPLETED, arrived_at=now - timedelta(minutes=50))
+    response = staff_client.get(reverse("overview"))
+    waiting = response.context["waiting"]
+    assert [a["patient__full_name"] for a in waiting] == ["Early Bird", "Just Came"]  # longest wait first
+    assert [a["waited"] for a in waiting] == [25, 2]
+    html = response.content.decode()
+    section = html[html.index('id="waiting-list"'):html.index('id="next-h"')]
+    assert "waiting 25 min, came early" in section and "Already Seen" not in section
+    # The one thing left to do for them is one click away.
+    assert f'action="/appointments/{early.pk}/status/"' in section and 'value="completed"' in section
+    assert _stat(html, "stat-arrived") == 2
+    assert _stat(html, "stat-today") == response.context["chart"][0]["count"] == 7
 
 
 def test_overview_next_appointments_are_the_next_ones_from_now(staff_client, made_up_day):

@@ -288,3 +288,53 @@ def test_list_shows_each_patients_next_appointment(staff_client):
     assert rows["Sana Qureshi"] is None
     assert timezone.localtime(rows["Ali Raza"]) == local_dt(day, 11, 30)
     assert f"{day:%a} {day.day} {day:%b}, 11:30" in response.content.decode()
+
+
+# --- look-alike patients -----------------------------------------------------------
+
+@pytest.mark.parametrize("typed, alike", [
+    ("Ali Raaza", True), ("aly raza", True), ("ALI  RAZA", True), ("Muhammad Ali Raza", True), ("Alí Raza", True),
+    ("Sara Raza", False), ("Hina Raza", False), ("Raza", False),
+])
+def test_names_that_look_alike(typed, alike):
+    from patients.selectors import names_look_alike
+
+    assert names_look_alike(typed, "Ali Raza") is alike
+
+
+def test_a_look_alike_on_the_same_phone_is_pointed_out_before_saving(staff_client):
+    ali = PatientFactory(full_name="Ali Raza", phone="+923001234567", date_of_birth=date(1990, 1, 2))
+    PatientFactory(full_name="Ali Raaza", phone="+923339999999")  # another number: not the same person
+    form = {"full_name": "Ali Raaza", "phone": "0300 1234567", "date_of_birth": "", "email": "", "notes": ""}
+    response = staff_client.post(reverse("patient_new"), form, headers=HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Already registered under this phone number" in html and "Ali Raza" in html and "born 2 Jan 1990" in html
+    assert f'href="/patients/{ali.pk}/"' in html and 'name="not_duplicate"' in html
+    assert Patient.objects.count() == 2
+    # Ticked: a different person after all (twins, a typo in the other record...).
+    response = staff_client.post(reverse("patient_new"), {**form, "not_duplicate": "on"}, headers=HTMX)
+    assert response.status_code == 204
+    assert Patient.objects.filter(full_name="Ali Raaza", phone="+923001234567").exists()
+
+
+def test_a_sibling_on_the_same_phone_is_not_a_duplicate(staff_client):
+    PatientFactory(full_name="Ali Raza", phone="+923001234567")
+    form = {"full_name": "Sara Raza", "phone": "0300 1234567", "date_of_birth": "", "email": "", "notes": ""}
+    assert staff_client.post(reverse("patient_new"), form, headers=HTMX).status_code == 204
+
+
+def test_editing_a_patient_does_not_find_themselves_alike(staff_client):
+    ali = PatientFactory(full_name="Ali Raza", phone="+923001234567")
+    form = {"full_name": "Ali Raza", "phone": "0300 1234567", "date_of_birth": "", "email": "", "notes": "new note"}
+    assert staff_client.post(reverse("patient_edit", args=[ali.pk]), form, headers=HTMX).status_code == 204
+
+
+def test_the_form_asks_as_you_type(staff_client):
+    ali = PatientFactory(full_name="Ali Raza", phone="+923001234567")
+    url = reverse("patient_similar")
+    assert "Ali Raza" in staff_client.get(url, {"full_name": "ali raaza", "phone": "03001234567"}).content.decode()
+    assert staff_client.get(url, {"full_name": "Ali Raza", "phone": "03001234567", "patient": ali.pk}).content.strip() == b""
+    assert staff_client.get(url, {"full_name": "x" * 10_000, "phone": "\x00" * 100}).status_code == 200
+    form_html = staff_client.get(reverse("patient_new"), headers=HTMX).content.decode()
+    assert f'hx-get="{url}"' in form_html

@@ -75,8 +75,12 @@ def _all_urls():
         ("get", reverse("patient_picker")),
         ("get", reverse("appointment_edit", args=[1])),
         ("post", reverse("appointment_edit", args=[1])),
-        ("get", reverse("appointment_cancel", args=[1])),
-        ("post", reverse("appointment_cancel", args=[1])),
+        ("post", reverse("appointment_status", args=[1])),
+        ("post", reverse("appointment_move", args=[1])),
+        ("get", reverse("appointment_export")),
+        ("get", reverse("calendar")),
+        ("get", reverse("day_list")),
+        ("get", reverse("appointment_next_free")),
         ("get", reverse("appointment_delete", args=[1])),
         ("post", reverse("appointment_delete", args=[1])),
     ]
@@ -418,25 +422,17 @@ def test_edit_into_a_taken_slot_changes_nothing(staff_client, khan, ali, monday)
     assert (appointment.start, appointment.reason) == (local_dt(monday, 10), "Fever")
 
 
-def test_cancel_asks_first_then_keeps_the_row_as_cancelled(staff_client, khan, ali, monday):
+def test_cancel_is_one_click_and_cancelling_twice_says_so(staff_client, khan, ali, monday):
     appointment = book(provider=khan, patient=ali, start=local_dt(monday, 10))
-    question = staff_client.get(reverse("appointment_cancel", args=[appointment.pk]), **HTMX).content.decode()
-    assert f"Cancel Ali Raza&#x27;s appointment with Dr Ayesha Khan on {monday:%A} {monday.day} {monday:%B} at 10:00?" in question
-    appointment.refresh_from_db()
-    assert appointment.status == Appointment.Status.BOOKED
-
-    response = staff_client.post(reverse("appointment_cancel", args=[appointment.pk]), **HTMX)
+    response = staff_client.post(reverse("appointment_status", args=[appointment.pk]), {"status": "cancelled"}, **HTMX)
     assert response.status_code == 204
-    assert "clinic:changed" in response.headers["HX-Trigger"]
+    assert changed_event(response)["message"] == (
+        f"Cancelled Ali Raza's appointment with Dr Ayesha Khan on {monday:%A} {monday.day} {monday:%B} at 10:00.")
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
-
-
-def test_cancelling_twice_says_so(staff_client, khan, ali, monday):
-    appointment = book(provider=khan, patient=ali, start=local_dt(monday, 10), status=Appointment.Status.CANCELLED)
-    response = staff_client.post(reverse("appointment_cancel", args=[appointment.pk]), **HTMX)
+    response = staff_client.post(reverse("appointment_status", args=[appointment.pk]), {"status": "cancelled"}, **HTMX)
     assert response.status_code == 422
-    assert "already cancelled" in response.content.decode()
+    assert "already cancelled" in json.loads(response.headers["HX-Trigger"])["clinic:refused"]["message"]
 
 
 def test_delete_asks_first_then_removes_it(staff_client, khan, ali, monday):
@@ -456,7 +452,9 @@ def test_changes_need_the_csrf_token(khan, ali, monday):
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory())
     assert client.post(reverse("appointment_delete", args=[appointment.pk])).status_code == 403
-    assert client.post(reverse("appointment_cancel", args=[appointment.pk])).status_code == 403
+    assert client.post(reverse("appointment_status", args=[appointment.pk]), {"status": "cancelled"}).status_code == 403
+    assert client.post(reverse("appointment_move", args=[appointment.pk]),
+                       {"provider": khan.pk, "date": monday, "time": "11:00"}).status_code == 403
     assert client.post(reverse("appointment_new"), booking_form(provider=khan, start=local_dt(monday, 11), patient=ali)).status_code == 403
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.BOOKED and Appointment.objects.count() == 1
@@ -469,11 +467,11 @@ def test_unknown_appointment_is_404(staff_client):
 def test_without_javascript_the_forms_are_pages_of_their_own(staff_client, khan, ali, monday):
     appointment = book(provider=khan, patient=ali, start=local_dt(monday, 10))
     for url in (reverse("appointment_new"), reverse("appointment_edit", args=[appointment.pk]),
-                reverse("appointment_cancel", args=[appointment.pk])):
+                reverse("appointment_delete", args=[appointment.pk])):
         html = staff_client.get(url).content.decode()
         assert "<html" in html and "</dialog>" in html
         assert re.search(r'<dialog class="modal"[^>]* open>', html)
-    response = staff_client.post(reverse("appointment_cancel", args=[appointment.pk]))
+    response = staff_client.post(reverse("appointment_status", args=[appointment.pk]), {"status": "cancelled"})
     assert response.status_code == 302 and response.url == reverse("appointment_list")
 
 
@@ -499,3 +497,49 @@ def test_typing_a_known_patient_as_new_books_the_existing_one(staff_client, khan
     assert response.status_code == 204
     assert Patient.objects.count() == 1
     assert Appointment.objects.get().patient == ali
+
+
+def test_a_new_patient_who_looks_like_one_on_the_same_phone_is_pointed_out(staff_client, khan, ali, monday):
+    form = booking_form(provider=khan, start=local_dt(monday, 10), new_name="Ali Raaza", new_phone="0300 1234567")
+    response = staff_client.post(reverse("appointment_new"), form, **HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Already registered under this phone number" in html
+    assert f'name="use_patient" value="{ali.pk}"' in html and 'name="new_is_different"' in html
+    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+    # "Book for Ali Raza": the existing patient, no new record.
+    response = staff_client.post(reverse("appointment_new"), {**form, "use_patient": ali.pk}, **HTMX)
+    assert response.status_code == 204
+    assert Appointment.objects.get().patient == ali and Patient.objects.count() == 1
+    # Or a different person after all.
+    form = booking_form(provider=khan, start=local_dt(monday, 11), new_name="Ali Raaza", new_phone="0300 1234567",
+                        new_is_different="on")
+    assert staff_client.post(reverse("appointment_new"), form, **HTMX).status_code == 204
+    assert Patient.objects.filter(full_name="Ali Raaza").count() == 1
+
+
+def test_a_refused_booking_offers_its_nearest_free_times_as_buttons(staff_client, khan, ali, monday):
+    book(provider=khan, patient=PatientFactory(), start=local_dt(monday, 10))
+    response = staff_client.post(reverse("appointment_new"), booking_form(provider=khan, start=local_dt(monday, 10),
+                                                                          patient=ali), **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422 and "already booked at 10:00" in html
+    picks = re.findall(r'data-pick data-provider="(\d+)" data-date="([\d-]+)" data-time="(\d\d:\d\d)"', html)
+    assert (str(khan.pk), monday.isoformat(), "09:30") in picks and (str(khan.pk), monday.isoformat(), "10:30") in picks
+
+
+def test_next_free_time_with_anyone(staff_client, khan, monday):
+    other = ProviderFactory(name="Dr Early", hours={monday.weekday(): [(local_dt(monday, 8).time(), local_dt(monday, 9).time())]})
+    html = staff_client.get(reverse("appointment_next_free"), {"date": monday.isoformat()}, **HTMX).content.decode()
+    picks = re.findall(r'data-provider="(\d+)" data-date="([\d-]+)" data-time="(\d\d:\d\d)"', html)
+    assert picks[0] == (str(other.pk), monday.isoformat(), "08:00")
+    assert "Dr Early" in html
+    assert staff_client.get(reverse("appointment_next_free"), {"date": "9999-99-99"}).status_code == 200
+
+
+def test_a_free_time_on_the_calendar_opens_the_dialog_with_everything_chosen(staff_client, khan, monday):
+    html = staff_client.get(reverse("appointment_new"), {"provider": khan.pk, "date": monday.isoformat(),
+                                                         "time": "11:30"}, **HTMX).content.decode()
+    assert f'<option value="{khan.pk}" selected>' in html
+    assert f'value="{monday.isoformat()}"' in html
+    assert '<option value="11:30" selected>' in html

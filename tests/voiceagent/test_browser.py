@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def simulator(*args: str) -> subprocess.Popen:
-    # Same Redis and key prefix as the test server (through the environment).
+    # Same Redis and key prefix as the test server (through the environment),
+    # and the test database, whose providers the calls ask for.
+    from django.db import connection
+
+    from tests.conftest import _database_url_of
+
     return subprocess.Popen([sys.executable, "manage.py", "simulate_calls", *args], cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": _database_url_of(connection)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -43,6 +48,7 @@ def test_a_call_from_another_process_appears_changes_stage_and_leaves_without_a_
     from playwright.sync_api import expect
 
     page = logged_in_page
+    ProviderFactory(name="Dr Sim Khan")  # the made-up caller asks for the clinic's own provider
     page.goto(f"{live_server_url}/calls/live/")
     expect(page.locator("#live-status")).to_have_text("Live")
     expect(page.locator("#live-calls-empty")).to_be_visible()
@@ -58,7 +64,7 @@ def test_a_call_from_another_process_appears_changes_stage_and_leaves_without_a_
         expect(row.locator(".live-started")).to_have_text("just now")
         expect(row.locator(".live-stage")).to_have_text("Identifying caller", timeout=10_000)
         expect(row.locator(".live-stage")).to_have_text("Choosing a time", timeout=10_000)
-        expect(row.locator(".live-slot")).to_contain_text("with Dr Sim")
+        expect(row.locator(".live-slot")).to_contain_text("with Dr Sim Khan")
         caller = row.locator(".live-caller-name").inner_text()
         assert caller != "Unknown caller"
         expect(row.locator(".live-stage")).to_have_text("Booking", timeout=10_000)

@@ -184,7 +184,18 @@ def test_a_call_without_transcript_or_figures_still_reads_well(desk):
     page = desk.get(reverse("call_detail", args=[call.pk])).content.decode()
     assert "number withheld" in page and "Still in progress" in page
     assert "No transcript was recorded" in page
+    assert "No response times were recorded" in page and "over 0" not in page
     assert desk.get(reverse("call_detail", args=[call.pk + 1000])).status_code == 404
+
+
+def test_the_latency_line_says_what_was_measured_and_never_over_0_turns(desk):
+    measured = CallFactory(turns=3, end_of_turn_delay_ms=400, llm_ttft_ms=300, tts_ttfb_ms=200)
+    page = desk.get(reverse("call_detail", args=[measured.pk])).content.decode()
+    assert "over 3 caller turns: how long after the caller stopped speaking" in page
+    # Figures from the agent's replies on a call where the caller said nothing.
+    silent = CallFactory(turns=0, llm_ttft_ms=300, tts_ttfb_ms=200)
+    page = desk.get(reverse("call_detail", args=[silent.pk])).content.decode()
+    assert "Medians of what LiveKit measured on each turn:" in page and "over 0" not in page
 
 
 def test_live_calls_page_renders_the_calls_under_way(desk, monday):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import UserFactory
+from tests.factories import ClosureFactory, ProviderFactory, UserFactory
 from tests.voiceagent.test_consumers import open_socket, receive
 from voiceagent.livecalls import Stage, aactive_calls
 
@@ -22,10 +22,15 @@ FLOW = [Stage.GREETING, Stage.IDENTIFYING, Stage.CHOOSING_SLOT, Stage.BOOKING, S
 
 
 async def start_simulator(*args: str) -> asyncio.subprocess.Process:
-    # The environment carries the test run's Redis and key prefix (tests/conftest.py).
+    # The environment carries the test run's Redis and key prefix (tests/conftest.py),
+    # and the test database, whose providers the calls ask for.
+    from django.db import connection
+
+    from tests.conftest import _database_url_of
+
     return await asyncio.create_subprocess_exec(
         sys.executable, "manage.py", "simulate_calls", *args, cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": _database_url_of(connection)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
 
 
@@ -34,7 +39,24 @@ def receptionist():
     return UserFactory(username="reception")
 
 
-async def test_simulated_calls_from_another_process_move_through_every_stage_and_end(receptionist):
+@pytest.fixture
+def clinic(db):
+    """Two providers who work only on Tuesdays, one of them away next Tuesday; one inactive."""
+    from datetime import date, time, timedelta
+
+    from django.utils import timezone
+
+    tuesdays = {1: [(time(9), time(12))]}
+    khan = ProviderFactory(name="Dr Real Khan", hours=tuesdays)
+    ProviderFactory(name="Dr Real Malik", hours=tuesdays)
+    ProviderFactory(name="Dr Gone", hours=tuesdays, is_active=False)
+    today = timezone.localdate()
+    next_tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
+    ClosureFactory(provider=khan, start_date=next_tuesday, end_date=next_tuesday, reason="Leave")
+    return next_tuesday
+
+
+async def test_simulated_calls_from_another_process_move_through_every_stage_and_end(receptionist, clinic):
     socket, connected = await open_socket(receptionist)
     assert connected
     assert (await receive(socket, "snapshot"))["calls"] == []
@@ -70,7 +92,11 @@ async def test_simulated_calls_from_another_process_move_through_every_stage_and
         assert flow == FLOW, (room, flow)
         last = seen[room]
         assert last["caller_name"], "a made-up caller gives a name while identifying"
-        assert last["provider"].startswith("Dr ") and last["requested_slot_label"]
+        # The clinic's own providers, on days they work and are not away.
+        assert last["provider"] in ("Dr Real Khan", "Dr Real Malik")
+        assert last["requested_slot_label"].startswith("Tue "), last
+        if last["provider"] == "Dr Real Khan":
+            assert not last["requested_slot_label"].startswith(f"Tue {clinic.day} {clinic:%b},"), last
     assert await aactive_calls() == []
     await socket.disconnect()
 

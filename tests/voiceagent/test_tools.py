@@ -156,6 +156,27 @@ async def test_appointments_listed_moved_cancelled_only_for_the_identified_patie
     assert (record.outcome, record.appointment_id) == (Call.Outcome.CANCELLED, mine.pk)
 
 
+async def test_a_visit_checked_in_at_the_desk_is_out_of_the_callers_reach(desk_for, clinic, dr_khan, monday):
+    me = await Patient.objects.acreate(full_name="Imran Qureshi", phone=CALLER)
+    mine = await Appointment.objects.acreate(patient=me, provider=dr_khan, start=local_dt(monday, 9),
+                                             end=local_dt(monday, 9, 30))
+    desk = await desk_for()
+    await desk.identify_patient("Imran Qureshi")
+    await desk.list_appointments()
+    [appt_id] = [k for k, v in desk.context.listed.items() if v == mine.pk]
+    # Meanwhile the patient walked in and the desk checked them in.
+    await Appointment.objects.filter(pk=mine.pk).aupdate(status=Appointment.Status.ARRIVED,
+                                                         arrived_at=timezone.now())
+    with pytest.raises(ToolError, match="already arrived for this appointment, so it can no longer be cancelled"):
+        await desk.cancel_appointment(appt_id, True)
+    slot = await offer(desk, day=monday, at="12:00")
+    with pytest.raises(ToolError, match="already arrived for this appointment, so it can no longer be moved"):
+        await desk.reschedule_appointment(appt_id, slot, True)
+    assert "no upcoming appointments" in await desk.list_appointments()
+    await mine.arefresh_from_db()
+    assert (mine.status, mine.start) == (Appointment.Status.ARRIVED, local_dt(monday, 9))
+
+
 async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
     with pytest.raises(ToolError, match="No provider called 'Dr Nobody'.*Dr Ayesha Khan"):

@@ -5,11 +5,15 @@ agent uses, from this process: start with a made-up caller, then greeting ->
 identifying -> choosing a time (provider and requested slot) -> booking ->
 wrapping up, then end. Nothing is written to the database; the callers are
 invented (names from a fixed list, numbers in a +92 399 range that the
-demo data never hands out), never real patients.
+demo data never hands out), never real patients. The providers and times
+they ask for are the clinic's own: active providers and free times the
+scheduling engine offers (so closed days and days off never come up).
 
 Steps of one run:
 1. start the private Redis when REDIS_URL is unset and nobody runs it
-   (stopped again on the way out);
+   (stopped again on the way out); read the clinic's providers and some of
+   their free times in the coming week (a clinic with no providers gets
+   calls that never reach a time);
 2. run `--calls` calls at a time, each lasting about `--duration` seconds and
    changing stage every `--interval` seconds, heartbeating meanwhile;
 3. with `--once` stop after one round; otherwise (`--forever`, the default)
@@ -32,12 +36,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from clinic import redis_server
+from scheduling import selectors
 from voiceagent.livecalls import HEARTBEAT_SECONDS, LiveCall, Stage
 
 FIRST_NAMES = ["Ayesha", "Bilal", "Farah", "Hamza", "Imran", "Mariam", "Nadia", "Omar", "Sana", "Usman", "Zainab"]
 LAST_NAMES = ["Sample", "Example", "Testwala", "Demo", "Placeholder"]  # plainly not real people
-PROVIDERS = ["Dr Sim Khan", "Dr Sim Malik", "Dr Sim Siddiqui"]
 FLOW = [Stage.GREETING, Stage.IDENTIFYING, Stage.CHOOSING_SLOT, Stage.BOOKING, Stage.WRAPPING_UP]
+# How many providers' diaries are read at start, and free times kept of each.
+SAMPLE_PROVIDERS = 12
+TIMES_PER_PROVIDER = 6
 
 
 def made_up_caller(rng: random.Random, n: int) -> tuple[str, str]:
@@ -47,10 +54,17 @@ def made_up_caller(rng: random.Random, n: int) -> tuple[str, str]:
     return name, phone
 
 
-def next_slot(rng: random.Random, now: datetime) -> datetime:
-    local = timezone.localtime(now) + timedelta(days=rng.randint(1, 6))
-    return local.replace(hour=rng.choice([9, 10, 11, 14, 15, 16]), minute=rng.choice([0, 30]), second=0,
-                         microsecond=0)
+def clinic_times(rng: random.Random) -> list[tuple[str, datetime]]:
+    """(provider name, start) pairs a caller could really be offered: the
+    clinic's active providers and their free times from tomorrow on."""
+    providers = selectors.providers_with_hours()
+    rng.shuffle(providers)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    times = []
+    for provider in providers[:SAMPLE_PROVIDERS]:
+        result = selectors.find_free_times(provider=provider, day=tomorrow, limit=TIMES_PER_PROVIDER)
+        times += [(provider.name, slot.start) for slot in result.slots]
+    return times
 
 
 class Command(BaseCommand):
@@ -80,6 +94,7 @@ class Command(BaseCommand):
         if updates_per_second < 0 or updates_per_second > 50:
             raise CommandError("--updates-per-second must be between 0 and 50.")
         redis = redis_server.ensure_running()
+        self.times = clinic_times(random.Random(seed))
         try:
             asyncio.run(self._run(calls=calls, interval=interval,
                                   duration=duration or interval * len(FLOW), once=once,
@@ -95,7 +110,8 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        self.stdout.write(f"Simulating {calls} call(s) at a time; Ctrl+C to stop.")
+        note = "" if self.times else " No active provider has a free time: the calls will not get to choosing one."
+        self.stdout.write(f"Simulating {calls} call(s) at a time; Ctrl+C to stop.{note}")
         self.serial = 0
         self.sent = 0  # call.updated events that went out; the benchmark compares what arrived
         run_id = f"{int(time.time()) % 100000:05d}"
@@ -136,7 +152,7 @@ class Command(BaseCommand):
                 now = time.monotonic()
                 if want > step:
                     step = want
-                    await call.update(**self._changes(FLOW[step], name=name, rng=rng))
+                    await call.update(**self._changes(FLOW[step], name=name, rng=rng, times=self.times))
                     last_send = last_beat = now
                 elif rate and now - last_send >= 1 / rate:
                     await call.update()  # same state, fresh updated_at: the benchmark's load
@@ -154,10 +170,10 @@ class Command(BaseCommand):
             self.stdout.write(f"call {room} ended")
 
     @staticmethod
-    def _changes(stage, *, name, rng) -> dict:
+    def _changes(stage, *, name, rng, times) -> dict:
         if stage == Stage.IDENTIFYING:
             return {"stage": stage, "caller_name": name}
-        if stage == Stage.CHOOSING_SLOT:
-            return {"stage": stage, "provider": rng.choice(PROVIDERS),
-                    "requested_slot": next_slot(rng, timezone.now())}
+        if stage == Stage.CHOOSING_SLOT and times:
+            provider, start = rng.choice(times)
+            return {"stage": stage, "provider": provider, "requested_slot": start}
         return {"stage": stage}
