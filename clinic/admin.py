@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.shortcuts import redirect
 
+from clinic.hygiene import SafeInputAdmin
 from clinic.models import ClinicProfile
 from patients.phone import normalize_phone
 
@@ -27,7 +28,7 @@ class ClinicProfileForm(forms.ModelForm):
 
 
 @admin.register(ClinicProfile)
-class ClinicProfileAdmin(admin.ModelAdmin):
+class ClinicProfileAdmin(SafeInputAdmin, admin.ModelAdmin):
     """One profile per installation: no add or delete, the list goes straight to it."""
 
     form = ClinicProfileForm

@@ -5,6 +5,8 @@ import json
 from django import forms
 from django.urls import reverse_lazy
 
+from clinic import hygiene
+
 # Leaving the name or the phone asks whether someone alike is already
 # registered under that number (patients.views.patient_similar).
 SIMILAR_CHECK = {
@@ -22,7 +24,8 @@ class PatientForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", **SIMILAR_CHECK}),
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[hygiene.validate_birth_day],
     )
     email = forms.EmailField(label="Email", required=False)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
