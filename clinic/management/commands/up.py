@@ -50,6 +50,10 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database is up to date.")
+            if not settings.DEBUG:
+                # With DEBUG off, pages name the hashed copies that only collectstatic writes.
+                call_command("collectstatic", interactive=False, verbosity=0)
+                self.stdout.write("Static files collected.")
             if not Provider.objects.exists():
                 created = demo.seed_demo()
                 self.stdout.write(f"Seeded the demo clinic: {', '.join(f'{n} {k}' for k, n in created.items())}.")
@@ -64,7 +68,8 @@ class Command(BaseCommand):
             self.stdout.write("Press Ctrl+C to stop.\n")
             # Daphne's runserver serves the ASGI app (HTTP and WebSockets);
             # insecure_serving lets it serve static files with DEBUG off too,
-            # so `up` works the same in either mode.
+            # so `up` works the same in either mode. Production runs daphne
+            # itself (deploy/Procfile, README "Deploying").
             call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True,
                          skip_checks=True)
         finally:
