@@ -55,6 +55,10 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database is up to date.")
+            if not settings.DEBUG:
+                # With DEBUG off, pages name the hashed copies that only collectstatic writes.
+                call_command("collectstatic", interactive=False, verbosity=0)
+                self.stdout.write("Static files collected.")
             logins = self._demo()
             agent = None if no_agent else self._start_agent()
             url = f"http://{host}:{port}/"
@@ -67,7 +71,8 @@ class Command(BaseCommand):
             self.stdout.write("Press Ctrl+C to stop.\n")
             # Daphne's runserver serves the ASGI app (HTTP and WebSockets);
             # insecure_serving lets it serve static files with DEBUG off too,
-            # so `up` works the same in either mode.
+            # so `up` works the same in either mode. Production runs daphne
+            # itself (deploy/Procfile, README "Deploying").
             call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True,
                          skip_checks=True)
         finally:
