@@ -14,7 +14,7 @@ import environ
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
-from clinic import redis_server
+from clinic import redis_server, roles
 from clinic.proxy import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -226,9 +226,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
-RECEPTIONIST_GROUP = "Receptionists"
-# Failed logins for one username before a lock-out (one client address gets
-# four times as many, see clinic.forms), and how long the lock-out lasts.
+RECEPTIONIST_GROUP = roles.RECEPTIONISTS
+MANAGER_GROUP = roles.MANAGERS
+# Every sign-in (dashboard and admin) goes through the lock-out in clinic.signin.
+AUTHENTICATION_BACKENDS = ["clinic.signin.LockoutBackend"]
+# Failed sign-ins for one username from one client address before a lock-out
+# (four times as many from all addresses together, see clinic.signin), and
+# how long the lock-out lasts.
 LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
