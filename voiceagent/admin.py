@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
 from patients.selectors import phone_match
-from voiceagent.models import Call
+from voiceagent.models import Call, Callback
 
 SPEAKERS = {"user": "Caller", "assistant": "Agent"}
 
@@ -116,6 +116,24 @@ class CallAdmin(admin.ModelAdmin):
         if not call.usage:
             return "-"
         return format_html("<pre>{}</pre>", json.dumps(call.usage, indent=2, sort_keys=True))
+
+
+@admin.register(Callback)
+class CallbackAdmin(admin.ModelAdmin):
+    """Read-only for managers: receptionists work call-backs on the dashboard, through its services."""
+
+    list_display = ["created_at", "caller_name", "phone", "reason", "status", "assigned_to", "done_at"]
+    list_filter = ["status", "reason", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["caller_name", "patient__full_name", "message", "done_note"]
+    list_select_related = ["assigned_to"]
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 def _clock(at: str | None) -> str:

@@ -88,6 +88,12 @@ LINES = {
         "readback_cancel": "That's your appointment {when} with {provider}. Shall I cancel it?",
         "readback_name": "I'll correct the name to {name}, spelt {spelling}. Is that right?",
         "readback_phone": "I'll change the phone number to {digits}. Is that right?",
+        "callback_today": "I've passed your message on. Someone from the clinic will call you back on {digits} "
+                          "today, before {time}.",
+        "callback_when_open": "I've passed your message on. We're closed now; someone from the clinic will call "
+                              "you back on {digits} when we open, {when}.",
+        "callback_soon": "I've passed your message on. Someone from the clinic will call you back on {digits} as "
+                         "soon as we can.",
     },
     "ur": {
         "hello": {"morning": "السلام علیکم، صبح بخیر", "afternoon": "السلام علیکم، دوپہر بخیر",
@@ -117,6 +123,11 @@ LINES = {
         "readback_cancel": "آپ کی {when} والی ملاقات، {provider} کے ساتھ، کیا میں منسوخ کر دوں؟",
         "readback_name": "میں نام {name} کر دیتی ہوں، ہجے: {spelling}۔ کیا یہ درست ہے؟",
         "readback_phone": "میں فون نمبر {digits} کر دیتی ہوں۔ کیا یہ درست ہے؟",
+        "callback_today": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی آج {time} سے پہلے آپ کو {digits} پر واپس "
+                          "فون کرے گا۔",
+        "callback_when_open": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک ابھی بند ہے؛ کلینک کھلنے پر، {when}، کوئی آپ کو "
+                              "{digits} پر واپس فون کرے گا۔",
+        "callback_soon": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی جلد از جلد آپ کو {digits} پر واپس فون کرے گا۔",
     },
 }
 

@@ -41,7 +41,8 @@ from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
-from voiceagent.models import Call
+from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
+from voiceagent.models import Call, Callback
 
 log = logging.getLogger(__name__)
 
@@ -652,6 +653,9 @@ class FrontDesk:
             await self.transfer(number)
         except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
             log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
+            if self.context.caller_phone:
+                # Staff see it on the Call-backs page even if the caller hangs up now.
+                await self._callback(Callback.Reason.TRANSFER_FAILED, self.context.caller_phone)
             raise await self._failed(
                 f"The transfer did not go through. Say: {self._words('transfer_failed')} Then take a message "
                 "(take_message) if they want one, so that staff call back."
@@ -673,10 +677,32 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
+        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
-        note = f"{who} asks to be called back on {phone}: {text[:1000]}"
-        await self._stage(Stage.WRAPPING_UP, record={"message": note})
-        return (f"Message saved for staff. Tell the caller someone will call back on {spoken_digits(phone)}.")
+        note = f"{who} asks to be called back on {phone}: {text}"
+        await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),
+                             self._callback(Callback.Reason.MESSAGE, phone, text))
+        return f"Message saved for staff. Tell the caller, in these words: {await self._callback_promise(phone)}"
+
+    async def _callback(self, reason: str, phone: str, message: str = "") -> None:
+        ctx = self.context
+        await sync_to_async(callback_request)(
+            call_id=self.call_id, phone=phone, reason=reason, message=message, caller_name=ctx.patient_name,
+            patient_id=ctx.patient_id if ctx.verified else None,
+        )
+
+    async def _callback_promise(self, phone: str) -> str:
+        """When the caller can expect the call back: today while the clinic is open, else when it next opens."""
+        digits = spoken.say_digits(spoken_digits(phone), self.context.language)
+        opening, today = await self.opening(timezone.localtime())
+        if opening is not None and opening.is_open:
+            # Before the day's last closing, not the next break: staff ring back when they can.
+            closes = max([opening.closes_at, *(end for _, end in today)])
+            return self._words("callback_today", digits=digits,
+                               time=spoken.say_time(selectors.local(closes), self.context.language))
+        if opening is not None and opening.opens_at is not None:
+            return self._words("callback_when_open", digits=digits, when=self._when(opening.opens_at))
+        return self._words("callback_soon", digits=digits)
 
     async def wrap_up(self) -> None:
         await self._stage(Stage.WRAPPING_UP)
