@@ -164,12 +164,35 @@ class FrontDesk:
 
     async def now_instructions(self) -> str:
         """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        await self._opening_prefetched()
+        moment = timezone.localtime()
+        opening, today = await self.opening(moment)
+        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today,
+                           transfers=await self.transfers_open(moment))
+
+    async def _opening_prefetched(self) -> None:
         if self._opening_read is not None:  # the read started while the greeting played
             await asyncio.gather(self._opening_read, return_exceptions=True)
             self._opening_read = None
-        moment = timezone.localtime()
-        opening, today = await self.opening(moment)
-        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
+
+    async def after_hours(self) -> str:
+        """What the caller hears after the greeting while the clinic is closed ("" while it is open)."""
+        await self._opening_prefetched()
+        opening, _ = await self.opening(timezone.localtime())
+        if opening is None or opening.is_open or opening.opens_at is None:
+            return ""
+        return prompts.line(self.context.language, "after_hours", when=self._when(opening.opens_at))
+
+    async def transfers_open(self, moment: datetime | None = None) -> bool:
+        """Whether a transfer to staff can be offered now: a number to dial, the clinic open, within the
+        profile's transfer hours."""
+        if not self.clinic.transfer_phone or self.transfer is None:
+            return False
+        moment = moment or timezone.localtime()
+        opening, _ = await self.opening(moment)
+        if opening is None or (not opening.is_open and opening.opens_at is None):
+            return True  # no hours known (none read, or none set up): the desk decides by answering or not
+        return opening.is_open and self.clinic.answers_transfers_at(selectors.local(moment).time())
 
     async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen | None, list[tuple[datetime, datetime]]]:
         """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
@@ -225,8 +248,12 @@ class FrontDesk:
         self.context.failures += 1
         await self.store.save()
         if self.context.failures >= FAILURES_BEFORE_TRANSFER:
-            message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
-                        f"in these words: {self._words('failing')}")
+            if await self.transfers_open():
+                message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
+                            f"in these words: {self._words('failing')}")
+            else:
+                message += (" This is not going well for the caller, and nobody can take a transfer now: offer to "
+                            f"take a message, in these words: {self._words('failing_message')}")
         return ToolError(message)
 
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
@@ -644,9 +671,12 @@ class FrontDesk:
     async def transfer_to_staff(self, reason: str = "") -> str:
         await self._stage(Stage.TRANSFERRING)
         number = self.clinic.transfer_phone
-        if not number or self.transfer is None:
+        if not await self.transfers_open():
+            opening, _ = await self.opening(timezone.localtime())
+            closed = number and self.transfer is not None and opening is not None and not opening.is_open
             raise await self._failed(
-                f"No member of staff can take calls by phone right now. Say: {self._words('no_transfer')} "
+                f"No member of staff can take calls by phone right now. Say: "
+                f"{self._words('transfer_closed' if closed else 'no_transfer')} "
                 "Then take a message (take_message) if they want one, so that staff call back."
             )
         try:
