@@ -20,16 +20,16 @@ SPEAKERS = {"user": "Caller", "assistant": "Agent"}
 
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "caller", "patient", "outcome", "duration", "turns", "first_audio"]
+    list_display = ["started_at", "direction", "caller", "patient", "outcome", "duration", "turns", "first_audio"]
     list_display_links = ["started_at", "caller"]
-    list_filter = ["outcome", "language", "started_at"]
+    list_filter = ["direction", "outcome", "language", "started_at"]
     date_hierarchy = "started_at"
     search_fields = ["caller_name", "patient__full_name", "room"]
     search_help_text = "Caller or patient name, phone number however written, or room."
     list_select_related = ["patient"]
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["started_at", "ended_at", "duration", "outcome", "language", "room"]}),
+        (None, {"fields": ["started_at", "ended_at", "duration", "direction", "outcome", "language", "room"]}),
         ("Caller", {"fields": ["caller_phone_display", "caller_name", "patient_link", "appointment_link"]}),
         ("Latency (median per turn)", {
             "fields": ["turns", "end_of_turn_delay_ms", "llm_ttft_ms", "tts_ttfb_ms", "first_audio"],
@@ -40,7 +40,7 @@ class CallAdmin(admin.ModelAdmin):
         ("Usage", {"fields": ["usage_display"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
-        "started_at", "ended_at", "duration", "outcome", "language", "room", "caller_phone_display", "caller_name",
+        "started_at", "ended_at", "duration", "direction", "outcome", "language", "room", "caller_phone_display", "caller_name",
         "patient_link", "appointment_link", "turns", "end_of_turn_delay_ms", "llm_ttft_ms", "tts_ttfb_ms",
         "first_audio", "transcript_display", "usage_display",
     ]

@@ -25,8 +25,18 @@ class Call(models.Model):
         TRANSFERRED = "transferred", "Transferred"
         ABANDONED = "abandoned", "Abandoned"
         FAILED = "failed", "Failed"
+        # Outbound reminder calls: the patient confirmed, or nobody (a person) answered.
+        CONFIRMED = "confirmed", "Confirmed"
+        VOICEMAIL = "voicemail", "Voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
 
     room = models.CharField(max_length=128, unique=True, help_text="LiveKit room name.")
+    # Outbound: the clinic rang the patient (a reminder call); caller_phone is then the number dialled.
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
     caller_phone = models.CharField(max_length=20, blank=True)
     caller_name = models.CharField(max_length=120, blank=True)
     patient = models.ForeignKey(

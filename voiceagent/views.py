@@ -78,7 +78,7 @@ def _duration(seconds: int | None) -> str:
 
 @receptionist_required
 def call_list(request):
-    """Calls, newest first: by date range, outcome, language, and caller / patient search."""
+    """Calls, newest first: by date range, outcome, language, direction, and caller / patient search."""
     tz = timezone.get_current_timezone()
     first = _parse_day(request.GET.get("from"))
     last = _parse_day(request.GET.get("to"))
@@ -94,6 +94,10 @@ def call_list(request):
     if language and language not in Language.values:
         errors.append("Unknown language; showing calls in every language.")
         language = ""
+    direction = request.GET.get("direction", "")
+    if direction and direction not in Call.Direction.values:
+        errors.append("Unknown direction; showing calls both ways.")
+        direction = ""
 
     calls = Call.objects.select_related("patient", "appointment__provider").order_by("-started_at", "-id")
     if first:
@@ -104,6 +108,8 @@ def call_list(request):
         calls = calls.filter(outcome=outcome)
     if language:
         calls = calls.filter(language=language)
+    if direction:
+        calls = calls.filter(direction=direction)
     for word in query.split():
         calls = calls.filter(
             phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
@@ -121,9 +127,10 @@ def call_list(request):
         "page": page,
         "calls": page.object_list,
         "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""),
-                    "outcome": outcome, "language": language, "q": query},
+                    "outcome": outcome, "language": language, "direction": direction, "q": query},
         "outcomes": Call.Outcome.choices,
         "languages": Language.choices,
+        "directions": Call.Direction.choices,
         "errors": errors,
         "query_string": params.urlencode(),
     })
