@@ -14,7 +14,7 @@ import environ
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
-from clinic import redis_server
+from clinic import redis_server, roles
 from clinic.proxy import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.health.HealthCheckMiddleware",  # first: probes come by IP, over plain HTTP
     "clinic.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,9 +226,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
-RECEPTIONIST_GROUP = "Receptionists"
-# Failed logins for one username before a lock-out (one client address gets
-# four times as many, see clinic.forms), and how long the lock-out lasts.
+RECEPTIONIST_GROUP = roles.RECEPTIONISTS
+MANAGER_GROUP = roles.MANAGERS
+# Every sign-in (dashboard and admin) goes through the lock-out in clinic.signin.
+AUTHENTICATION_BACKENDS = ["clinic.signin.LockoutBackend"]
+# Failed sign-ins for one username from one client address before a lock-out
+# (four times as many from all addresses together, see clinic.signin), and
+# how long the lock-out lasts.
 LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
@@ -242,6 +247,29 @@ SECURE_REFERRER_POLICY = "same-origin"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# --- Production serving --------------------------------------------------
+# WhiteNoise serves the collected static files from the web process itself
+# (no separate file server to keep in step with a release). With DEBUG off,
+# `collectstatic` writes content-hashed, gzipped copies; WhiteNoise sends
+# those with a ten-year "immutable" cache header and other paths for 60 s.
+# With DEBUG on, files come straight from static/ so edits show at once.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
+if not DEBUG:
+    # Right after SecurityMiddleware, as WhiteNoise asks. With DEBUG on,
+    # runserver serves static/ itself and there is nothing collected to serve.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database fails a request (and /health/) in seconds,
+    # not after the operating system's TCP timeout of minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 # --- Voice agent (validated by `manage.py run_voice_agent`, not here, so the
 # dashboard runs without any provider keys) ----------------------------------
