@@ -82,6 +82,10 @@ def clean_reason(raw) -> str:
 
 
 def clean_message(raw) -> str:
+    """A caller's message for staff. Nobody can retype what a caller said, so invisible characters are
+    dropped rather than refused; the length is still capped."""
+    if isinstance(raw, str):
+        raw = "".join(ch for ch in raw if not _invisible(ch) or ch.isspace())
     return clean_text(raw, what="message", max_length=MESSAGE_MAX)
 
 

@@ -707,7 +707,7 @@ class FrontDesk:
         try:
             text = hygiene.clean_message(message)
         except hygiene.Refused as exc:
-            raise await self._failed(exc.message + " Ask the caller for the message again, in short.") from None
+            raise await self._failed(exc.message + " Take the message again, in short.") from None
         if len(text) < 3:
             raise ToolError("Ask the caller what the message is.")
         phone = self.context.caller_phone

@@ -39,7 +39,9 @@ def test_free_text_is_one_line_without_invisible_characters_and_bounded():
     assert hygiene.clean_message("Please\tcall\nme  back") == "Please call me back"
     for bad in ("call me\x00", "call \u2066me", "\udfff"):
         with pytest.raises(Refused, match="invisible"):
-            hygiene.clean_message(bad)
+            hygiene.clean_reason(bad)
+    # A caller's words cannot be typed again: what cannot be shown is dropped.
+    assert hygiene.clean_message("call \u2066me\x00 \udfffback") == "call me back"
     with pytest.raises(Refused, match="1000 characters"):
         hygiene.clean_message("x" * 1001)
     with pytest.raises(Refused, match="255 characters"):
