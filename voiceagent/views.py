@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from clinic.access import receptionist_required
 from patients.selectors import phone_match
@@ -41,6 +42,7 @@ def _minutes_ago(started_at: str, now: datetime) -> str:
     return "just now" if minutes == 0 else f"{minutes} min ago"
 
 
+@require_safe
 @receptionist_required
 def live_calls(request):
     """Initial state of the panel; static/js/live.js applies the events that follow."""
@@ -74,6 +76,7 @@ def _duration(seconds: int | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+@require_safe
 @receptionist_required
 def call_list(request):
     """Calls, newest first: by date range, outcome, language, and caller / patient search."""
@@ -127,6 +130,7 @@ def call_list(request):
     })
 
 
+@require_safe
 @receptionist_required
 def call_detail(request, pk: int):
     call = get_object_or_404(Call.objects.select_related("patient", "appointment__provider"), pk=pk)
