@@ -25,7 +25,7 @@ class AppointmentInline(admin.TabularInline):
         return False  # booking goes through the appointment form and its rules
 
 
-EDITABLE = ("full_name", "phone", "date_of_birth", "email", "notes")
+EDITABLE = ("full_name", "phone", "date_of_birth", "email", "contact_preference", "notes")
 
 
 class PatientAdminForm(forms.ModelForm):
@@ -56,7 +56,7 @@ class PatientAdminForm(forms.ModelForm):
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ["full_name", "phone", "date_of_birth", "email", "created_at"]
+    list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
     search_fields = ["full_name", "phone", "email"]
     fields = [*EDITABLE, "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]

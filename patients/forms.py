@@ -5,6 +5,8 @@ import json
 from django import forms
 from django.urls import reverse_lazy
 
+from patients.models import Patient
+
 # Leaving the name or the phone asks whether someone alike is already
 # registered under that number (patients.views.patient_similar).
 SIMILAR_CHECK = {
@@ -25,6 +27,11 @@ class PatientForm(forms.Form):
         label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     email = forms.EmailField(label="Email", required=False)
+    contact_preference = forms.ChoiceField(
+        label="Confirmations and reminders by", choices=Patient.ContactPreference.choices,
+        # Not required: a form without it keeps the patient's choice (SMS for a new one).
+        initial=Patient.ContactPreference.SMS, required=False,
+    )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     # Shown only once a look-alike patient has been pointed out (patients.views._save).
     not_duplicate = forms.BooleanField(label="This is a different person: save anyway", required=False)
@@ -36,6 +43,7 @@ class PatientForm(forms.Form):
             "phone": patient.phone_display,
             "date_of_birth": patient.date_of_birth,
             "email": patient.email,
+            "contact_preference": patient.contact_preference,
             "notes": patient.notes,
         }
         form = cls(data, initial=initial)

@@ -53,6 +53,13 @@ def _check_birth_date(value: date | None) -> None:
         raise PatientError("The date of birth cannot be in the future.", field="date_of_birth")
 
 
+def _check_contact(preference: str, email: str) -> None:
+    if preference not in Patient.ContactPreference.values:
+        raise PatientError("Choose how the patient gets confirmations and reminders.", field="contact_preference")
+    if preference == Patient.ContactPreference.EMAIL and not email:
+        raise PatientError("Add the patient's email address to send them email.", field="email")
+
+
 def _save(patient: Patient, *, update_fields: list[str] | None = None) -> Patient:
     try:
         patient.full_clean(validate_constraints=False)
@@ -104,8 +111,11 @@ def patient_create(
     date_of_birth: date | None = None,
     email: str = "",
     notes: str = "",
+    contact_preference: str | None = None,
 ) -> Patient:
     _check_birth_date(date_of_birth)
+    contact_preference = contact_preference or Patient.ContactPreference.SMS
+    _check_contact(contact_preference, email)
     return _save(
         Patient(
             full_name=clean_name(full_name),
@@ -113,6 +123,7 @@ def patient_create(
             date_of_birth=date_of_birth,
             email=email,
             notes=notes,
+            contact_preference=contact_preference,
         )
     )
 
@@ -125,8 +136,13 @@ def patient_update(
     date_of_birth: date | None = None,
     email: str = "",
     notes: str = "",
+    contact_preference: str | None = None,
 ) -> Patient:
+    """Rewrite the patient's details; `contact_preference` None keeps the one they have."""
     _check_birth_date(date_of_birth)
+    contact_preference = contact_preference or patient.contact_preference
+    _check_contact(contact_preference, email)
+    patient.contact_preference = contact_preference
     patient.full_name = clean_name(full_name)
     patient.phone = clean_phone(phone)
     patient.date_of_birth = date_of_birth

@@ -112,6 +112,7 @@ def _save(request, form, *, patient: Patient | None):
         date_of_birth=data["date_of_birth"],
         email=data["email"],
         notes=data["notes"],
+        contact_preference=data["contact_preference"] or None,
     )
     try:
         if patient is None:

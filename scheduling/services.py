@@ -30,7 +30,9 @@ from scheduling.models import OPEN_STATUSES, Appointment, Provider
 Status = Appointment.Status
 
 # Sent after commit with appointment=<Appointment>, action="booked" |
-# "rescheduled" | "cancelled" | "status" | "updated" | "deleted".
+# "rescheduled" | "cancelled" | "status" | "confirmed" | "updated" | "deleted".
+# Listeners: the live dashboard (voiceagent.livecalls) and the patient's
+# confirmations and reminders (notifications.services).
 appointment_changed = Signal()
 
 
@@ -284,6 +286,8 @@ def appointment_reschedule(
         end = _check_slot(provider=provider, start=start, rules=rules, moving=appointment)
         appointment.provider, appointment.start, appointment.end = provider, start, end
         appointment.status = Status.RESCHEDULED
+        # The patient confirmed the old time, not this one.
+        appointment.confirmed_at, appointment.confirmed_via = None, None
         return _save(appointment, action="rescheduled")
 
 
@@ -304,6 +308,39 @@ def appointment_cancel(*, appointment: Appointment, now: datetime | None = None)
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now or timezone.now()
         return _save(appointment, action="cancelled")
+
+
+def appointment_confirm(
+    appointment: Appointment | int, *, by: str, now: datetime | None = None
+) -> Appointment:
+    """Record that the patient will come: on a reminder call, or told to the desk.
+
+    `by` is the interface (an Appointment.Source). A Pending booking becomes
+    Booked. Confirming twice keeps the first time. Cancelled, finished or
+    past appointments are refused with a message for the caller or the desk.
+    """
+    if by not in Appointment.Source.values:
+        raise ValueError(f"unknown source {by!r}")
+    now = now or timezone.now()
+    pk = appointment if isinstance(appointment, int) else appointment.pk
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=pk)
+        if appointment.status not in OPEN_STATUSES:
+            raise _not_open(appointment, "confirmed")
+        if appointment.start <= now:
+            raise BookingError(
+                f"This appointment was at {say_time(appointment.start)} on {say_day(appointment.start)}; "
+                "only upcoming appointments can be confirmed.",
+                code="status",
+            )
+        if appointment.confirmed_at:
+            return appointment
+        appointment.confirmed_at, appointment.confirmed_via = now, by
+        if appointment.status == Status.PENDING:
+            appointment.status = Status.BOOKED
+        appointment.save(update_fields=["confirmed_at", "confirmed_via", "status", "updated_at"])
+        _announce(appointment, "confirmed")
+        return appointment
 
 
 # --- status changes -------------------------------------------------------------
