@@ -40,9 +40,9 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
+from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
-from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
 from voiceagent.models import Call, Callback
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clinic import hygiene
 from clinic.access import receptionist_required
@@ -44,6 +44,7 @@ def _minutes_ago(started_at: str, now: datetime) -> str:
     return "just now" if minutes == 0 else f"{minutes} min ago"
 
 
+@require_safe
 @receptionist_required
 def live_calls(request):
     """Initial state of the panel; static/js/live.js applies the events that follow."""
@@ -78,6 +79,7 @@ def _duration(seconds: int | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+@require_safe
 @receptionist_required
 def call_list(request):
     """Calls, newest first: by date range, outcome, language, direction, and caller / patient search."""
@@ -140,6 +142,7 @@ def call_list(request):
     })
 
 
+@require_safe
 @receptionist_required
 def call_detail(request, pk: int):
     call = get_object_or_404(Call.objects.select_related("patient", "appointment__provider"), pk=pk)
@@ -174,7 +177,7 @@ CALLBACK_VIEWS = {"open": "Open", "mine": "Taken by me", "done": "Done", "all": 
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def callback_list(request):
     """Callers waiting for a call back, oldest first while open; live via `callback.changed` (live.js)."""
     show = request.GET.get("show", "open")

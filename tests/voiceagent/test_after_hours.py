@@ -63,8 +63,8 @@ async def test_after_hours_the_caller_hears_when_we_open_and_can_still_book_but_
 
 
 async def test_after_hours_in_urdu(conversation, clinic, dr_khan, monday):
-    from tests.voiceagent.conftest import CALLER
     from patients.models import Patient
+    from tests.voiceagent.conftest import CALLER
 
     patient = await Patient.objects.acreate(full_name="Nasreen Akhtar", phone=CALLER)
     await Call.objects.acreate(room="call-before", caller_phone=CALLER, patient=patient, language="ur", turns=3,

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from asgiref.sync import sync_to_async
 from django.urls import reverse
 
 from tests.factories import CallFactory, PatientFactory, UserFactory
