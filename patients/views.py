@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_safe, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.access import receptionist_required
@@ -36,7 +36,7 @@ def _get_patient(pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk)
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
@@ -64,7 +64,7 @@ def _age(born):
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(pk)
@@ -180,7 +180,7 @@ def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return changed(request, message, then=reverse("patient_list"))
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_similar(request: HttpRequest) -> HttpResponse:
     """Look-alike patients for the name and phone typed so far (the form asks as you leave each field)."""
