@@ -1,7 +1,7 @@
 """Who may use the dashboard.
 
-Receptionists (members of settings.RECEPTIONIST_GROUP) and managers (staff)
-work in the dashboard; everyone else, signed in or not, is kept out. Every
+Receptionists (settings.RECEPTIONIST_GROUP), managers (settings.MANAGER_GROUP)
+and other staff work in the dashboard; everyone else, signed in or not, is kept out. Every
 dashboard view is wrapped in `receptionist_required`; the live-calls
 WebSocket consumer calls `can_use_dashboard` on its scope's user.
 """
@@ -18,7 +18,7 @@ def can_use_dashboard(user) -> bool:
         return False
     if user.is_staff:
         return True
-    return user.groups.filter(name=settings.RECEPTIONIST_GROUP).exists()
+    return user.groups.filter(name__in=[settings.RECEPTIONIST_GROUP, settings.MANAGER_GROUP]).exists()
 
 
 def receptionist_required(view):

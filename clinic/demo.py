@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import roles
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from scheduling.availability import Schedule, day_grid
@@ -86,26 +88,34 @@ def _name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
-def ensure_logins() -> list[tuple[str, str, str]]:
-    """The demo receptionist and manager; returns (role, username, password) to print.
+def create_logins() -> list[tuple[str, str, str]]:
+    """Create the demo receptionist and manager where no such account exists.
 
-    Passwords are reset only for these two demo accounts, so a demo always
-    prints a login that works.
+    Only for a freshly seeded demo database with DEBUG on (`manage.py up`).
+    An existing account of either name is never touched: its password,
+    groups and flags are someone's choice. Returns (role, username,
+    password) for the logins that work with the demo password.
     """
     User = get_user_model()
-    group, _ = Group.objects.get_or_create(name=settings.RECEPTIONIST_GROUP)
-    out = []
-    for role, (username, password), staff in (
-        ("receptionist", DEMO_RECEPTIONIST, False),
-        ("manager (admin)", DEMO_MANAGER, True),
+    for username, password, group, staff in (
+        (*DEMO_RECEPTIONIST, roles.RECEPTIONISTS, False),
+        (*DEMO_MANAGER, roles.MANAGERS, True),
     ):
-        user, created = User.objects.get_or_create(username=username)
-        if created or not user.check_password(password):
-            user.set_password(password)
-        user.is_staff = user.is_superuser = staff
-        user.save()
-        user.groups.add(group)
-        out.append((role, username, password))
+        if User.objects.filter(username=username).exists():
+            continue
+        user = User.objects.create_user(username=username, password=password, is_staff=staff)
+        user.groups.add(Group.objects.get(name=group))
+    return working_logins()
+
+
+def working_logins() -> list[tuple[str, str, str]]:
+    """The demo logins whose demo password still works, to print (a read: nothing is re-hashed or saved)."""
+    User = get_user_model()
+    out = []
+    for role, (username, password) in (("receptionist", DEMO_RECEPTIONIST), ("manager (admin)", DEMO_MANAGER)):
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user and check_password(password, user.password):
+            out.append((role, username, password))
     return out
 
 

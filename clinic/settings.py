@@ -13,8 +13,9 @@ from pathlib import Path
 import environ
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
-from clinic import redis_server
+from clinic import redis_server, roles
 from clinic.proxy import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,10 +112,12 @@ MIDDLEWARE = [
     "clinic.health.HealthCheckMiddleware",  # first: probes come by IP, over plain HTTP
     "clinic.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.security.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -226,18 +229,53 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
-RECEPTIONIST_GROUP = "Receptionists"
-# Failed logins for one username before a lock-out (one client address gets
-# four times as many, see clinic.forms), and how long the lock-out lasts.
+RECEPTIONIST_GROUP = roles.RECEPTIONISTS
+MANAGER_GROUP = roles.MANAGERS
+# Every sign-in (dashboard and admin) goes through the lock-out in clinic.signin.
+AUTHENTICATION_BACKENDS = ["clinic.signin.LockoutBackend"]
+# Failed sign-ins for one username from one client address before a lock-out
+# (four times as many from all addresses together, see clinic.signin), and
+# how long the lock-out lasts.
 LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
+# --- Sessions and security headers (README, "Security") -----------------
+# A session lasts a shift, not the framework's two weeks; signing out, or a
+# password change (Django checks the password hash on every request, the
+# live-calls socket every 15 s), ends it sooner.
+SESSION_HOURS = _int("SESSION_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Off by default because the TLS proxy may already do both; README
+# "Security" lists the values `check --deploy` wants.
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+# Django's own CSP (django.middleware.csp): scripts, styles and everything
+# else from this site only, no inline script or style, never framed. The
+# live-calls WebSocket is same-origin, which 'self' covers in connect-src.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Browser features the product never uses, switched off (clinic.security).
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
+    "microphone", "payment", "usb",
+))
 
 # --- Static files -------------------------------------------------------
 STATIC_URL = "static/"
@@ -291,6 +329,10 @@ ELEVEN_MODEL_UR = env.str("ELEVEN_MODEL_UR", default="eleven_v3_conversational")
 ELEVEN_VOICE_ID_UR = env.str("ELEVEN_VOICE_ID_UR", default="")
 SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
 CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
+# Reminder calls (voiceagent.outbound): how many may ring or talk at once
+# (the rest wait for a free line), and how many calls one appointment gets.
+REMINDER_CALLS_AT_ONCE = _int("REMINDER_CALLS_AT_ONCE", 2, minimum=1)
+REMINDER_CALL_ATTEMPTS = _int("REMINDER_CALL_ATTEMPTS", 2, minimum=1)
 # The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
 VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from patients import services
 from patients.models import Patient
+from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
 from patients.services import PatientError
 from scheduling.models import Appointment
@@ -25,7 +26,7 @@ class AppointmentInline(admin.TabularInline):
         return False  # booking goes through the appointment form and its rules
 
 
-EDITABLE = ("full_name", "phone", "date_of_birth", "email", "notes")
+EDITABLE = ("full_name", "phone", "date_of_birth", "email", "contact_preference", "notes")
 
 
 class PatientAdminForm(forms.ModelForm):
@@ -54,16 +55,16 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(SafeInputAdmin, admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ["full_name", "phone", "date_of_birth", "email", "created_at"]
+    list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
     search_fields = ["full_name", "phone", "email"]
     fields = [*EDITABLE, "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AppointmentInline]
     ordering = ["full_name"]
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_results(self, request, queryset, search_term):
         # The dashboard's search: "raza 4567" or a national "0300 1234567"
         # finds the patient stored as +923001234567 (also in autocompletes).
         if not search_term.strip():

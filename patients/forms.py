@@ -5,6 +5,9 @@ import json
 from django import forms
 from django.urls import reverse_lazy
 
+from clinic import hygiene
+from patients.models import Patient
+
 # Leaving the name or the phone asks whether someone alike is already
 # registered under that number (patients.views.patient_similar).
 SIMILAR_CHECK = {
@@ -22,9 +25,15 @@ class PatientForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", **SIMILAR_CHECK}),
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[hygiene.validate_birth_day],
     )
     email = forms.EmailField(label="Email", required=False)
+    contact_preference = forms.ChoiceField(
+        label="Confirmations and reminders by", choices=Patient.ContactPreference.choices,
+        # Not required: a form without it keeps the patient's choice (SMS for a new one).
+        initial=Patient.ContactPreference.SMS, required=False,
+    )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     # Shown only once a look-alike patient has been pointed out (patients.views._save).
     not_duplicate = forms.BooleanField(label="This is a different person: save anyway", required=False)
@@ -36,6 +45,7 @@ class PatientForm(forms.Form):
             "phone": patient.phone_display,
             "date_of_birth": patient.date_of_birth,
             "email": patient.email,
+            "contact_preference": patient.contact_preference,
             "notes": patient.notes,
         }
         form = cls(data, initial=initial)

@@ -6,12 +6,24 @@ from patients.phone import format_phone
 
 
 class Patient(models.Model):
+    class ContactPreference(models.TextChoices):
+        NONE = "none", "No messages"
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+        # A reminder call by the phone agent; confirmations of a booking still go by SMS.
+        CALL = "call", "Phone call"
+
     full_name = models.CharField(max_length=120)
     # E.164 only: patients.services normalises every number before it gets
     # here, so equality on this column is how a caller is recognised.
     phone = models.CharField(max_length=20, db_index=True)
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
+    # How confirmations and reminders reach the patient (notifications app).
+    contact_preference = models.CharField(
+        "confirmations and reminders by", max_length=10,
+        choices=ContactPreference.choices, default=ContactPreference.SMS,
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -121,6 +121,12 @@ class Appointment(models.Model):
     # When the patient checked in at the desk; kept once they are seen, so
     # the day's record says how long they waited.
     arrived_at = models.DateTimeField(null=True, blank=True)
+    # When the patient said they will come (a reminder call, the desk), and
+    # through which interface; a move clears it, since it was for the old time.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Nullable (empty until confirmed) so that SQLite adds the column in place
+    # and keeps the overlap triggers of migration 0002.
+    confirmed_via = models.CharField(max_length=20, choices=Source.choices, null=True, blank=True)
 
     class Meta:
         ordering = ["start", "id"]

@@ -22,6 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from clinic import hygiene
 from patients.models import Patient
 from scheduling import availability, selectors
 from scheduling.availability import Problem, Rules, Slot
@@ -30,7 +31,9 @@ from scheduling.models import OPEN_STATUSES, Appointment, Provider
 Status = Appointment.Status
 
 # Sent after commit with appointment=<Appointment>, action="booked" |
-# "rescheduled" | "cancelled" | "status" | "updated" | "deleted".
+# "rescheduled" | "cancelled" | "status" | "confirmed" | "updated" | "deleted".
+# Listeners: the live dashboard (voiceagent.livecalls) and the patient's
+# confirmations and reminders (notifications.services).
 appointment_changed = Signal()
 
 
@@ -158,6 +161,19 @@ def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -
 def _require_aware(start: datetime) -> None:
     if timezone.is_naive(start):
         raise ValueError("appointment times must be timezone-aware")
+    try:
+        # Year 1 or 9999 would overflow the day's arithmetic (and UTC) further
+        # on; the booking horizon itself is the availability rule's to refuse.
+        hygiene.check_day(start.replace(tzinfo=None), latest=hygiene.NO_OVERFLOW_DAY)
+    except hygiene.Refused as exc:
+        raise BookingError(exc.message, code="date_range") from None
+
+
+def _clean_reason(reason: str) -> str:
+    try:
+        return hygiene.clean_reason(reason)
+    except hygiene.Refused as exc:
+        raise BookingError(exc.message, code="reason") from None
 
 
 def _lock_provider(provider: Provider) -> Provider:
@@ -238,13 +254,14 @@ def appointment_book(
     """Book `patient` with `provider` at `start` for the provider's appointment length."""
     if status not in (Status.BOOKED, Status.PENDING):
         raise BookingError("A new appointment is either booked or pending.", code="status")
+    reason = _clean_reason(reason)
     with transaction.atomic():
         provider = _lock_provider(provider)
         rules = selectors.booking_rules(now=now)
         end = _check_slot(provider=provider, start=start, rules=rules)
         appointment = Appointment(
             patient=patient, provider=provider, start=start, end=end,
-            status=status, reason=(reason or "").strip()[:255], source=source,
+            status=status, reason=reason, source=source,
         )
         return _save(appointment, action="booked")
 
@@ -284,6 +301,8 @@ def appointment_reschedule(
         end = _check_slot(provider=provider, start=start, rules=rules, moving=appointment)
         appointment.provider, appointment.start, appointment.end = provider, start, end
         appointment.status = Status.RESCHEDULED
+        # The patient confirmed the old time, not this one.
+        appointment.confirmed_at, appointment.confirmed_via = None, None
         return _save(appointment, action="rescheduled")
 
 
@@ -304,6 +323,39 @@ def appointment_cancel(*, appointment: Appointment, now: datetime | None = None)
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now or timezone.now()
         return _save(appointment, action="cancelled")
+
+
+def appointment_confirm(
+    appointment: Appointment | int, *, by: str, now: datetime | None = None
+) -> Appointment:
+    """Record that the patient will come: on a reminder call, or told to the desk.
+
+    `by` is the interface (an Appointment.Source). A Pending booking becomes
+    Booked. Confirming twice keeps the first time. Cancelled, finished or
+    past appointments are refused with a message for the caller or the desk.
+    """
+    if by not in Appointment.Source.values:
+        raise ValueError(f"unknown source {by!r}")
+    now = now or timezone.now()
+    pk = appointment if isinstance(appointment, int) else appointment.pk
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("patient", "provider").get(pk=pk)
+        if appointment.status not in OPEN_STATUSES:
+            raise _not_open(appointment, "confirmed")
+        if appointment.start <= now:
+            raise BookingError(
+                f"This appointment was at {say_time(appointment.start)} on {say_day(appointment.start)}; "
+                "only upcoming appointments can be confirmed.",
+                code="status",
+            )
+        if appointment.confirmed_at:
+            return appointment
+        appointment.confirmed_at, appointment.confirmed_via = now, by
+        if appointment.status == Status.PENDING:
+            appointment.status = Status.BOOKED
+        appointment.save(update_fields=["confirmed_at", "confirmed_via", "status", "updated_at"])
+        _announce(appointment, "confirmed")
+        return appointment
 
 
 # --- status changes -------------------------------------------------------------
@@ -423,13 +475,13 @@ def appointment_edit(
 
     All or nothing: a refused move leaves the status and reason untouched too.
     """
+    reason = _clean_reason(reason)
     with transaction.atomic():
         original_status = appointment.status
         if provider.pk != appointment.provider_id or start != appointment.start:
             appointment = appointment_reschedule(appointment=appointment, start=start, provider=provider, now=now)
         if status != original_status:
             appointment = appointment_set_status(appointment=appointment, status=status, now=now)
-        reason = (reason or "").strip()[:255]
         if reason != appointment.reason:
             appointment.reason = reason
             appointment.save(update_fields=["reason", "updated_at"])

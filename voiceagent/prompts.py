@@ -82,12 +82,33 @@ LINES = {
         "no_transfer": "I'm sorry, no one can take calls right now. I can take a message so that someone calls "
                        "you back.",
         "failing": "I'm sorry this is taking a while. Would you like me to put you through to a member of staff?",
+        "failing_message": "I'm sorry this is taking a while. Would you like me to take a message so that someone "
+                           "calls you back?",
+        "transfer_closed": "I'm sorry, the clinic is closed now, so no one can take your call. I can take a message "
+                           "so that someone calls you back when we open.",
+        "after_hours": "Just so you know, the clinic is closed right now and opens again {when}. I can still book, "
+                       "move or cancel an appointment, or take a message.",
+        # Reminder calls (the clinic rings the patient): nothing about the visit before the identity check.
+        "reminder_greeting": "{hello}, this is {clinic} calling about an upcoming appointment. To protect the "
+                             "patient's privacy, may I have the patient's full name and date of birth, please?",
+        "reminder_visit": "Thank you. We're calling to remind you of your appointment {when} with {provider}. "
+                          "Will you be able to come?",
+        "voicemail": "Hello, this is {clinic} with a message for one of our patients. Please call us back on "
+                     "{digits}. Thank you, goodbye.",
+        "voicemail_no_number": "Hello, this is {clinic} with a message for one of our patients. Please call us "
+                               "back. Thank you, goodbye.",
         "readback_booking": "That's {name} with {provider}, {when}. Shall I book it?",
         "readback_reschedule": "Your appointment {old} with {old_provider} moves to {new} with {provider}. "
                                "Shall I move it?",
         "readback_cancel": "That's your appointment {when} with {provider}. Shall I cancel it?",
         "readback_name": "I'll correct the name to {name}, spelt {spelling}. Is that right?",
         "readback_phone": "I'll change the phone number to {digits}. Is that right?",
+        "callback_today": "I've passed your message on. Someone from the clinic will call you back on {digits} "
+                          "today, before {time}.",
+        "callback_when_open": "I've passed your message on. We're closed now; someone from the clinic will call "
+                              "you back on {digits} when we open, {when}.",
+        "callback_soon": "I've passed your message on. Someone from the clinic will call you back on {digits} as "
+                         "soon as we can.",
     },
     "ur": {
         "hello": {"morning": "السلام علیکم، صبح بخیر", "afternoon": "السلام علیکم، دوپہر بخیر",
@@ -111,12 +132,30 @@ LINES = {
         "no_transfer": "معذرت، اس وقت کوئی فون پر دستیاب نہیں۔ میں آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو واپس "
                        "فون کرے۔",
         "failing": "معذرت، اس میں وقت لگ رہا ہے۔ کیا میں آپ کو عملے کے کسی رکن سے ملا دوں؟",
+        "failing_message": "معذرت، اس میں وقت لگ رہا ہے۔ کیا میں آپ کا پیغام لے لوں تاکہ کوئی آپ کو واپس فون کرے؟",
+        "transfer_closed": "معذرت، کلینک اس وقت بند ہے، اس لیے کوئی آپ کی کال نہیں لے سکتا۔ میں آپ کا پیغام لے سکتی "
+                           "ہوں تاکہ کلینک کھلنے پر کوئی آپ کو واپس فون کرے۔",
+        "after_hours": "آپ کی اطلاع کے لیے، کلینک اس وقت بند ہے اور {when} دوبارہ کھلے گا۔ میں پھر بھی ملاقات بُک، "
+                       "تبدیل یا منسوخ کر سکتی ہوں، یا آپ کا پیغام لے سکتی ہوں۔",
+        "reminder_greeting": "{hello}۔ میں {clinic} سے ایک آنے والی ملاقات کے بارے میں فون کر رہی ہوں۔ مریض کی رازداری "
+                             "کے لیے، براہ کرم مریض کا پورا نام اور تاریخ پیدائش بتائیے۔",
+        "reminder_visit": "شکریہ۔ ہم آپ کو یاد دلانے کے لیے فون کر رہے ہیں کہ آپ کی ملاقات {when} {provider} کے ساتھ "
+                          "ہے۔ کیا آپ آ سکیں گے؟",
+        "voicemail": "السلام علیکم، یہ {clinic} ہے، ہمارے ایک مریض کے لیے پیغام ہے۔ براہ کرم ہمیں {digits} پر واپس فون "
+                     "کریں۔ شکریہ، خدا حافظ۔",
+        "voicemail_no_number": "السلام علیکم، یہ {clinic} ہے، ہمارے ایک مریض کے لیے پیغام ہے۔ براہ کرم ہمیں واپس فون "
+                               "کریں۔ شکریہ، خدا حافظ۔",
         "readback_booking": "{name} کے لیے {provider} کے ساتھ {when}، کیا میں یہ وقت بُک کر دوں؟",
         "readback_reschedule": "آپ کی {old} والی ملاقات، {old_provider} کے ساتھ، {new} پر {provider} کے ساتھ "
                                "منتقل ہو جائے گی۔ کیا میں تبدیل کر دوں؟",
         "readback_cancel": "آپ کی {when} والی ملاقات، {provider} کے ساتھ، کیا میں منسوخ کر دوں؟",
         "readback_name": "میں نام {name} کر دیتی ہوں، ہجے: {spelling}۔ کیا یہ درست ہے؟",
         "readback_phone": "میں فون نمبر {digits} کر دیتی ہوں۔ کیا یہ درست ہے؟",
+        "callback_today": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی آج {time} سے پہلے آپ کو {digits} پر واپس "
+                          "فون کرے گا۔",
+        "callback_when_open": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک ابھی بند ہے؛ کلینک کھلنے پر، {when}، کوئی آپ کو "
+                              "{digits} پر واپس فون کرے گا۔",
+        "callback_soon": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی جلد از جلد آپ کو {digits} پر واپس فون کرے گا۔",
     },
 }
 
@@ -142,6 +181,19 @@ EMERGENCY_WORDS = re.compile(
 )
 
 
+# Added to the instructions on a reminder call (voiceagent.outbound): we rang them.
+REMINDER = """
+This call is one the clinic made: you rang {digits}, the number on file, to remind a patient of an appointment
+and ask whether they will come. You have greeted them and asked for the patient's full name and date of birth.
+Say nothing about any appointment (not the day, time, provider or reason) until identify_patient has confirmed
+the patient; then it gives you the appointment and the words to say. If they will come, call
+confirm_appointment. They may also move it (find_free_times, then reschedule_appointment) or cancel it
+(cancel_appointment), with the same read-back and yes as always. If a voicemail greeting or answering machine
+answers instead of a person, call voicemail_reached at once and say nothing yourself. If it is the wrong
+number or the patient cannot come to the phone, apologise, give no details, say goodbye and call end_call.
+"""
+
+
 def phone_line(caller_phone: str, *, from_caller_id: bool) -> str:
     if caller_phone and from_caller_id:
         return (
@@ -158,17 +210,23 @@ def phone_line(caller_phone: str, *, from_caller_id: bool) -> str:
     )
 
 
-def instructions(*, clinic, caller_phone: str, from_caller_id: bool) -> str:
-    """What stays the same for the whole call; `now` adds what changes from turn to turn."""
-    return INSTRUCTIONS.format(
+def instructions(*, clinic, caller_phone: str, from_caller_id: bool, reminder: bool = False) -> str:
+    """What stays the same for the whole call; `now` adds what changes from turn to turn.
+
+    `reminder`: a call the clinic placed to `caller_phone` (voiceagent.outbound).
+    """
+    text = INSTRUCTIONS.format(
         clinic=clinic.name,
         languages=" or ".join(SUPPORTED[code] for code in caller_languages()),
-        phone_line=phone_line(caller_phone, from_caller_id=from_caller_id),
+        phone_line=(f"{spoken_digits(caller_phone)}, the number you rang." if reminder
+                    else phone_line(caller_phone, from_caller_id=from_caller_id)),
         emergency=clinic.emergency_number,
     )
+    return text + REMINDER.format(digits=spoken_digits(caller_phone)) if reminder else text
 
 
-def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]]) -> str:
+def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]],
+        transfers: bool = True) -> str:
     """The turn's own instructions: the clinic's local time and date, whether it is open, the caller's language.
 
     Rebuilt before every reply of the model, so that a long call (or one
@@ -188,8 +246,18 @@ def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[dat
         "offered.\n"
         f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} "
         "Answer \"are you open now?\" and \"when do you open?\" from this.\n"
+        f"{'' if transfers else NO_TRANSFERS}"
         f"The caller is speaking {name}: answer in {name}."
     )
+
+
+# Told before every reply while nobody answers transfers (after hours, or
+# outside the clinic profile's transfer hours).
+NO_TRANSFERS = (
+    "Nobody can take a transfer now: do not offer or attempt a transfer to staff, not even after problems or "
+    "in an emergency; offer to take a message (take_message) instead. Booking, moving and cancelling work as "
+    "usual.\n"
+)
 
 
 def opening_line(opening, today: date) -> str:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
 
+from clinic import hygiene
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
@@ -39,9 +40,11 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
+from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
-from voiceagent.models import Call
+from voiceagent.models import Call, Callback
+from voiceagent.outbound import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -58,28 +61,30 @@ def _slot_text(slot_id: str, start: datetime, provider: str) -> str:
     return f"{slot_id}: {say_day(start)} at {say_time(start)} with {provider}"
 
 
-def _parse_day(raw: str) -> date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
+def _text(raw) -> str:
+    """A tool argument as text: the model may send a number, a list or nothing where text belongs."""
+    return raw.strip() if isinstance(raw, str) else ""
+
+
+def _parse_day(raw: str, latest: date) -> date | None:
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ToolError(f"'{raw}' is not a date: give the day as YYYY-MM-DD.") from None
+        return hygiene.parse_day(_text(raw), latest=latest)
+    except hygiene.Refused as exc:
+        raise ToolError(exc.message) from None
 
 
 def _parse_time(raw: str) -> time | None:
-    raw = (raw or "").strip()
+    raw = _text(raw)
     if not raw:
         return None
     try:
         return time.fromisoformat(raw)
     except ValueError:
-        raise ToolError(f"'{raw}' is not a time: give it as HH:MM on the 24-hour clock.") from None
+        raise ToolError(f"{hygiene.quote(raw)} is not a time: give it as HH:MM on the 24-hour clock.") from None
 
 
 def _parse_part(raw: str) -> PartOfDay | None:
-    raw = (raw or "").strip().lower()
+    raw = _text(raw).lower()
     if not raw or raw in ("any", "anytime", "any time"):
         return None
     try:
@@ -90,7 +95,7 @@ def _parse_part(raw: str) -> PartOfDay | None:
 
 def _find_provider(name: str, providers: list[Provider]) -> Provider | None:
     """The active provider the caller means, None for "anyone"; ToolError when unclear."""
-    words = [w for w in re.findall(r"[\w'-]+", (name or "").lower()) if w not in ("dr", "doctor", "the")]
+    words = [w for w in re.findall(r"[\w'-]+", _text(name).lower()[:hygiene.NAME_MAX]) if w not in ("dr", "doctor", "the")]
     if not words or words in (["anyone"], ["anybody"], ["any"], ["first", "available"]):
         return None
     matches = [p for p in providers if all(w in p.name.lower() for w in words)]
@@ -98,8 +103,8 @@ def _find_provider(name: str, providers: list[Provider]) -> Provider | None:
         return matches[0]
     names = ", ".join(p.name for p in (matches or providers))
     if matches:
-        raise ToolError(f"Several providers match '{name}': {names}. Ask which one.")
-    raise ToolError(f"No provider called '{name}' works here. Our providers are: {names}.")
+        raise ToolError(f"Several providers match {hygiene.quote(name)}: {names}. Ask which one.")
+    raise ToolError(f"No provider called {hygiene.quote(name)} works here. Our providers are: {names}.")
 
 
 @dataclass
@@ -112,6 +117,8 @@ class FrontDesk:
     clinic: ClinicProfile
     profile: CallerProfile | None = None
     transfer: Transfer | None = None
+    # Set on a reminder call the clinic placed (voiceagent.outbound): whom we rang, about which visit.
+    reminder: Reminder | None = None
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
@@ -163,12 +170,37 @@ class FrontDesk:
 
     async def now_instructions(self) -> str:
         """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        await self._opening_prefetched()
+        moment = timezone.localtime()
+        opening, today = await self.opening(moment)
+        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today,
+                           transfers=await self.transfers_open(moment))
+
+    async def _opening_prefetched(self) -> None:
         if self._opening_read is not None:  # the read started while the greeting played
             await asyncio.gather(self._opening_read, return_exceptions=True)
             self._opening_read = None
-        moment = timezone.localtime()
-        opening, today = await self.opening(moment)
-        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
+
+    async def after_hours(self) -> str:
+        """What the caller hears after the greeting while the clinic is closed ("" while it is open)."""
+        await self._opening_prefetched()
+        if self.reminder:
+            return ""  # we rang them: our hours are not the news
+        opening, _ = await self.opening(timezone.localtime())
+        if opening is None or opening.is_open or opening.opens_at is None:
+            return ""
+        return prompts.line(self.context.language, "after_hours", when=self._when(opening.opens_at))
+
+    async def transfers_open(self, moment: datetime | None = None) -> bool:
+        """Whether a transfer to staff can be offered now: a number to dial, the clinic open, within the
+        profile's transfer hours."""
+        if not self.clinic.transfer_phone or self.transfer is None:
+            return False
+        moment = moment or timezone.localtime()
+        opening, _ = await self.opening(moment)
+        if opening is None or (not opening.is_open and opening.opens_at is None):
+            return True  # no hours known (none read, or none set up): the desk decides by answering or not
+        return opening.is_open and self.clinic.answers_transfers_at(selectors.local(moment).time())
 
     async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen | None, list[tuple[datetime, datetime]]]:
         """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
@@ -224,8 +256,12 @@ class FrontDesk:
         self.context.failures += 1
         await self.store.save()
         if self.context.failures >= FAILURES_BEFORE_TRANSFER:
-            message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
-                        f"in these words: {self._words('failing')}")
+            if await self.transfers_open():
+                message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
+                            f"in these words: {self._words('failing')}")
+            else:
+                message += (" This is not going well for the caller, and nobody can take a transfer now: offer to "
+                            f"take a message, in these words: {self._words('failing_message')}")
         return ToolError(message)
 
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
@@ -262,7 +298,7 @@ class FrontDesk:
             name = clean_name(full_name)
         except PatientError as exc:
             raise await self._failed(exc.message) from None
-        dob = _parse_day(date_of_birth)
+        dob = _parse_day(date_of_birth, hygiene.NO_OVERFLOW_DAY)  # a future one: its own message below
         if dob and dob > timezone.localdate():
             raise await self._failed("That date of birth is in the future; ask the caller again.")
         match, upcoming = await sync_to_async(self._match_patient)(ctx.caller_phone, name, dob)
@@ -293,10 +329,51 @@ class FrontDesk:
             )
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
         await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
+        if self.reminder and self.reminder.patient_id == match.pk:
+            return f"Identified {match.full_name}. " + await self._reminder_visit()
         return (
             f"Identified {match.full_name}. They have {upcoming} upcoming appointment"
             f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
         )
+
+    async def _reminder_visit(self) -> str:
+        """The visit this reminder call is about, for the identified patient, under an id the tools accept."""
+        ctx = self.context
+        appointment = await Appointment.objects.select_related("provider").aget(pk=self.reminder.appointment_id)
+        appt_id = next((k for k, v in ctx.listed.items() if v == appointment.pk), None) or ctx.new_id("appt")
+        ctx.listed[appt_id] = appointment.pk
+        await self.store.save()
+        words = self._words("reminder_visit", when=self._when(appointment.start), provider=appointment.provider.name)
+        return (f"This call is about {appt_id}: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Tell them in these words: {words} If they will come, call "
+                f"confirm_appointment. To move it, find_free_times then reschedule_appointment with {appt_id}; "
+                f"to cancel it, cancel_appointment with {appt_id}.")
+
+    async def confirm_reminder(self) -> str:
+        """The identified patient says they will come to the visit this reminder call is about."""
+        self._require_verified()
+        ctx = self.context
+        if self.reminder is None or ctx.patient_id != self.reminder.patient_id:
+            raise ToolError("There is no appointment to confirm on this call for this patient.")
+        try:
+            appointment = await sync_to_async(services.appointment_confirm)(
+                self.reminder.appointment_id, by=Appointment.Source.PHONE)
+        except BookingError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.appointment_id, ctx.outcome = appointment.pk, Call.Outcome.CONFIRMED
+        await self._stage(Stage.WRAPPING_UP, record={"appointment_id": appointment.pk,
+                                                     "outcome": Call.Outcome.CONFIRMED})
+        return (f"Confirmed: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Thank them, say goodbye and call end_call.")
+
+    async def voicemail(self) -> str:
+        """A voicemail greeting answered the reminder call: the words to leave (nothing about the visit)."""
+        ctx = self.context
+        ctx.outcome = Call.Outcome.VOICEMAIL
+        await self._stage(Stage.WRAPPING_UP, record={"outcome": Call.Outcome.VOICEMAIL})
+        digits = spoken.say_digits(spoken_digits(self.clinic.phone), ctx.language) if self.clinic.phone else ""
+        return prompts.line(ctx.language, "voicemail" if digits else "voicemail_no_number",
+                            clinic=self.clinic.name, digits=digits)
 
     @staticmethod
     def _match_patient(phone: str, name: str, dob: date | None) -> tuple[Patient | None, int]:
@@ -358,7 +435,8 @@ class FrontDesk:
 
     async def find_free_times(self, provider: str = "", day: str = "", time_of_day: str = "",
                               at: str = "") -> str:
-        wanted_day, wanted_time, part = _parse_day(day), _parse_time(at), _parse_part(time_of_day)
+        wanted_day = _parse_day(day, hygiene.last_day(self.clinic.booking_horizon_days))
+        wanted_time, part = _parse_time(at), _parse_part(time_of_day)
         if wanted_time and not wanted_day:
             raise ToolError("Ask which day they want that time on, and pass it as day.")
         today = timezone.localdate()
@@ -419,10 +497,10 @@ class FrontDesk:
         return f"{who.name} has no free time on {when}."
 
     def _offered(self, slot_id: str) -> dict:
-        slot = self.context.offered.get((slot_id or "").strip())
+        slot = self.context.offered.get(_text(slot_id))
         if slot is None:
             raise ToolError(
-                f"'{slot_id}' is not a time offered on this call. Only book a slot id that find_free_times "
+                f"{hygiene.quote(slot_id)} is not a time offered on this call. Only book a slot id that find_free_times "
                 "gave you; call it again if the caller wants another time."
             )
         return slot
@@ -436,6 +514,10 @@ class FrontDesk:
         if not ctx.caller_phone:
             raise ToolError("Ask for a phone number for the booking first (set_caller_phone).")
         start = datetime.fromisoformat(slot["start"])
+        try:
+            reason = hygiene.clean_reason(reason)
+        except hygiene.Refused as exc:
+            raise await self._failed(exc.message + " Ask for the reason in a few words, or leave it out.") from None
         if not confirmed:
             await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
             return (
@@ -518,9 +600,9 @@ class FrontDesk:
 
     async def _own_appointment(self, appointment_id: str) -> Appointment:
         self._require_verified()
-        pk = self.context.listed.get((appointment_id or "").strip())
+        pk = self.context.listed.get(_text(appointment_id))
         if pk is None:
-            raise ToolError(f"'{appointment_id}' is not one of the caller's appointments: call "
+            raise ToolError(f"{hygiene.quote(appointment_id)} is not one of the caller's appointments: call "
                             "list_appointments and use an id from it.")
         try:
             # Ownership is checked again against the database, not only our ids.
@@ -643,15 +725,21 @@ class FrontDesk:
     async def transfer_to_staff(self, reason: str = "") -> str:
         await self._stage(Stage.TRANSFERRING)
         number = self.clinic.transfer_phone
-        if not number or self.transfer is None:
+        if not await self.transfers_open():
+            opening, _ = await self.opening(timezone.localtime())
+            closed = number and self.transfer is not None and opening is not None and not opening.is_open
             raise await self._failed(
-                f"No member of staff can take calls by phone right now. Say: {self._words('no_transfer')} "
+                f"No member of staff can take calls by phone right now. Say: "
+                f"{self._words('transfer_closed' if closed else 'no_transfer')} "
                 "Then take a message (take_message) if they want one, so that staff call back."
             )
         try:
             await self.transfer(number)
         except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
             log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
+            if self.context.caller_phone:
+                # Staff see it on the Call-backs page even if the caller hangs up now.
+                await self._callback(Callback.Reason.TRANSFER_FAILED, self.context.caller_phone)
             raise await self._failed(
                 f"The transfer did not go through. Say: {self._words('transfer_failed')} Then take a message "
                 "(take_message) if they want one, so that staff call back."
@@ -662,7 +750,10 @@ class FrontDesk:
         return "The caller has been transferred to staff. Say nothing more."
 
     async def take_message(self, message: str, callback_phone: str = "") -> str:
-        text = " ".join((message or "").split())
+        try:
+            text = hygiene.clean_message(message)
+        except hygiene.Refused as exc:
+            raise await self._failed(exc.message + " Take the message again, in short.") from None
         if len(text) < 3:
             raise ToolError("Ask the caller what the message is.")
         phone = self.context.caller_phone
@@ -673,10 +764,32 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
+        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
-        note = f"{who} asks to be called back on {phone}: {text[:1000]}"
-        await self._stage(Stage.WRAPPING_UP, record={"message": note})
-        return (f"Message saved for staff. Tell the caller someone will call back on {spoken_digits(phone)}.")
+        note = f"{who} asks to be called back on {phone}: {text}"
+        await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),
+                             self._callback(Callback.Reason.MESSAGE, phone, text))
+        return f"Message saved for staff. Tell the caller, in these words: {await self._callback_promise(phone)}"
+
+    async def _callback(self, reason: str, phone: str, message: str = "") -> None:
+        ctx = self.context
+        await sync_to_async(callback_request)(
+            call_id=self.call_id, phone=phone, reason=reason, message=message, caller_name=ctx.patient_name,
+            patient_id=ctx.patient_id if ctx.verified else None,
+        )
+
+    async def _callback_promise(self, phone: str) -> str:
+        """When the caller can expect the call back: today while the clinic is open, else when it next opens."""
+        digits = spoken.say_digits(spoken_digits(phone), self.context.language)
+        opening, today = await self.opening(timezone.localtime())
+        if opening is not None and opening.is_open:
+            # Before the day's last closing, not the next break: staff ring back when they can.
+            closes = max([opening.closes_at, *(end for _, end in today)])
+            return self._words("callback_today", digits=digits,
+                               time=spoken.say_time(selectors.local(closes), self.context.language))
+        if opening is not None and opening.opens_at is not None:
+            return self._words("callback_when_open", digits=digits, when=self._when(opening.opens_at))
+        return self._words("callback_soon", digits=digits)
 
     async def wrap_up(self) -> None:
         await self._stage(Stage.WRAPPING_UP)

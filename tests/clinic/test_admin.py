@@ -98,7 +98,7 @@ def test_appointment_list_filters_and_searches(manager, monday):
 
 def test_patient_admin_normalises_phone_and_refuses_duplicates(manager):
     add = reverse("admin:patients_patient_add")
-    data = {"full_name": "Ali Raza", "phone": "0300 1234567", "appointments-TOTAL_FORMS": 0,
+    data = {"full_name": "Ali Raza", "phone": "0300 1234567", "contact_preference": "sms", "appointments-TOTAL_FORMS": 0,
             "appointments-INITIAL_FORMS": 0}
     assert manager.post(add, data).status_code == 302
     assert Patient.objects.get().phone == "+923001234567"

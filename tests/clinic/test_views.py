@@ -115,7 +115,7 @@ def test_lockout_after_max_failures_refuses_even_the_right_password(client, capl
     html = response.content.decode()
     assert response.status_code == 200
     assert "Too many failed sign-in attempts" in html
-    assert f"try again in {settings.LOGIN_LOCKOUT_SECONDS // 60} minutes" in html
+    assert "try again after" in html and f"(in {settings.LOGIN_LOCKOUT_SECONDS // 60} minutes)" in html
     assert client.get(reverse("overview")).status_code == 302  # still signed out
     assert "wrong-password-xyz" not in caplog.text
     assert "Failed sign-in" in caplog.text
@@ -126,16 +126,6 @@ def test_lockout_is_per_username(client):
     for _ in range(settings.LOGIN_MAX_FAILURES):
         _login(client, victim.username, "wrong")
     assert _login(client, other.username, PASSWORD).status_code == 302
-
-
-def test_one_address_trying_many_usernames_is_locked_out(client):
-    from clinic.forms import ADDRESS_LIMIT_FACTOR
-
-    user = UserFactory(receptionist=True)
-    for i in range(settings.LOGIN_MAX_FAILURES * ADDRESS_LIMIT_FACTOR):
-        _login(client, f"guess{i}", "wrong")
-    response = _login(client, user.username, PASSWORD)
-    assert "Too many failed sign-in attempts" in response.content.decode()
 
 
 def test_success_clears_the_username_counter(client):

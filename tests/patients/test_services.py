@@ -74,3 +74,23 @@ def test_delete_takes_their_appointments_too():
     appt = AppointmentFactory()
     patient_delete(patient=appt.patient)
     assert not Patient.objects.filter(pk=appt.patient_id).exists()
+
+
+def test_contact_preference_defaults_to_sms_and_email_needs_an_address():
+    patient = patient_create(full_name="Sana Mir", phone="0300 7654321")
+    assert patient.contact_preference == Patient.ContactPreference.SMS
+    with pytest.raises(PatientError, match="email address") as info:
+        patient_update(patient=patient, full_name="Sana Mir", phone="0300 7654321",
+                                contact_preference="email")
+    assert info.value.field == "email"
+    with pytest.raises(PatientError, match="Choose how"):
+        patient_update(patient=patient, full_name="Sana Mir", phone="0300 7654321",
+                                contact_preference="pigeon")
+    patient_update(patient=patient, full_name="Sana Mir", phone="0300 7654321",
+                            email="sana@example.com", contact_preference="email")
+    patient.refresh_from_db()
+    assert (patient.contact_preference, patient.email) == ("email", "sana@example.com")
+    # An edit that leaves the preference out keeps it.
+    patient_update(patient=patient, full_name="Sana Mir", phone="0300 7654321", email="sana@example.com")
+    patient.refresh_from_db()
+    assert patient.contact_preference == "email"

@@ -102,6 +102,20 @@ def test_add_saves_through_the_service_and_tells_the_page(staff_client):
     assert (patient.full_name, patient.phone, patient.date_of_birth) == ("Ali Raza", "+923001234567", date(1990, 4, 2))
 
 
+def test_contact_preference_is_chosen_in_the_form_and_shown_on_the_page(staff_client):
+    form = {"full_name": "Ali Raza", "phone": "0300 1234567", "email": "", "notes": "",
+            "contact_preference": "email"}
+    response = staff_client.post(reverse("patient_new"), form, headers=HTMX)
+    assert response.status_code == 422
+    assert "Add the patient&#x27;s email address" in response.content.decode()
+    assert not Patient.objects.exists()
+    staff_client.post(reverse("patient_new"), {**form, "email": "ali@example.com"}, headers=HTMX)
+    patient = Patient.objects.get()
+    assert patient.contact_preference == "email"
+    page = staff_client.get(patient.get_absolute_url()).content.decode()
+    assert "Confirmations and reminders</dt><dd>Email" in page
+
+
 def test_add_without_htmx_redirects_to_the_new_patient(staff_client):
     response = staff_client.post(reverse("patient_new"), {"full_name": "Ali Raza", "phone": "03001234567"})
     patient = Patient.objects.get()

@@ -1,6 +1,6 @@
 """`manage.py setup_telephony` against a stand-in for LiveKit's SIP service.
 
-`FakeSip` implements the six `api.sip` methods the set-up calls, keeps the
+`FakeSip` (tests/voiceagent/fake_livekit.py) implements the `api.sip` methods the set-up and reminder calls use, keeps the
 trunks and rules it was given like LiveKit would, and records every write, so
 a test can tell "created", "updated" and "left alone" apart.
 """
@@ -17,56 +17,10 @@ from django.core.management.base import CommandError
 from livekit import api
 
 from tests.factories import clinic_profile
+from tests.voiceagent.fake_livekit import FakeSip
 from voiceagent import telephony
 
 NUMBER = "+924235761234"
-
-
-class FakeSip:
-    def __init__(self):
-        self.trunks: dict[str, api.SIPInboundTrunkInfo] = {}
-        self.rules: dict[str, api.SIPDispatchRuleInfo] = {}
-        self.writes: list[str] = []
-
-    async def list_inbound_trunk(self, request):
-        return api.ListSIPInboundTrunkResponse(items=[_copy(t) for t in self.trunks.values()])
-
-    async def create_inbound_trunk(self, request):
-        trunk = _copy(request.trunk)
-        trunk.sip_trunk_id = f"ST_{len(self.trunks) + 1}"
-        self.trunks[trunk.sip_trunk_id] = trunk
-        self.writes.append(f"create trunk {trunk.sip_trunk_id}")
-        return _copy(trunk)
-
-    async def update_inbound_trunk(self, trunk_id, trunk):
-        assert trunk_id in self.trunks
-        self.trunks[trunk_id] = _copy(trunk)
-        self.trunks[trunk_id].sip_trunk_id = trunk_id
-        self.writes.append(f"update trunk {trunk_id}")
-        return _copy(self.trunks[trunk_id])
-
-    async def list_dispatch_rule(self, request):
-        return api.ListSIPDispatchRuleResponse(items=[_copy(r) for r in self.rules.values()])
-
-    async def create_dispatch_rule(self, request):
-        rule = _copy(request.dispatch_rule)
-        rule.sip_dispatch_rule_id = f"SDR_{len(self.rules) + 1}"
-        self.rules[rule.sip_dispatch_rule_id] = rule
-        self.writes.append(f"create rule {rule.sip_dispatch_rule_id}")
-        return _copy(rule)
-
-    async def update_dispatch_rule(self, rule_id, rule):
-        assert rule_id in self.rules
-        self.rules[rule_id] = _copy(rule)
-        self.rules[rule_id].sip_dispatch_rule_id = rule_id
-        self.writes.append(f"update rule {rule_id}")
-        return _copy(self.rules[rule_id])
-
-
-def _copy(message):
-    clone = type(message)()
-    clone.CopyFrom(message)
-    return clone
 
 
 @pytest.fixture
@@ -199,3 +153,37 @@ def test_an_unreachable_livekit_is_a_one_line_error(settings):
     settings.SIP_TRUNK_NUMBER = NUMBER
     with pytest.raises(CommandError, match=f"Could not reach LiveKit at ws://127.0.0.1:{port}"):
         run()
+
+
+@pytest.mark.django_db
+def test_outbound_number_creates_then_keeps_then_updates_the_outbound_trunk(livekit):
+    output = run("--outbound-number", "042 35761234", "--outbound-address", "clinic.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "pw")
+    [trunk] = livekit.outbound.values()
+    assert (trunk.name, trunk.address, list(trunk.numbers)) == (
+        telephony.OUTBOUND_TRUNK_NAME, "clinic.pstn.twilio.com", [NUMBER])
+    assert (trunk.auth_username, trunk.auth_password) == ("clinic", "pw")
+    assert f"outbound trunk {trunk.sip_trunk_id}: created (calls out as {NUMBER} via clinic.pstn.twilio.com" in output
+    writes = list(livekit.writes)
+    output = run("--outbound-number", "+924235761234", "--outbound-address", "clinic.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "pw")
+    assert livekit.writes == writes and output.count(": unchanged") == 3
+    output = run("--outbound-number", "+924235761234", "--outbound-address", "clinic2.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "new")
+    assert list(livekit.outbound) == [trunk.sip_trunk_id]
+    assert livekit.outbound[trunk.sip_trunk_id].address == "clinic2.pstn.twilio.com"
+    assert f"outbound trunk {trunk.sip_trunk_id}: updated" in output
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args, message", [
+    (["--outbound-number", "12"], "outbound number '12' is not usable"),
+    (["--outbound-number", "+924235761234"], "--outbound-address must be your SIP provider's host"),
+    (["--outbound-number", "+924235761234", "--outbound-address", "sip:me@evil host"], "--outbound-address"),
+    (["--outbound-number", "+924235761234", "--outbound-address", "a.example", "--outbound-auth-username", "x"],
+     "both --outbound-auth-username and --outbound-auth-password"),
+])
+def test_bad_outbound_options_are_refused_before_anything_changes(livekit, args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert livekit.writes == []

@@ -6,6 +6,7 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from livekit.agents import ToolError
 
@@ -51,7 +52,7 @@ async def offer(desk, provider="Dr Khan", day: date | None = None, at="10:00") -
 
 async def test_booking_needs_an_offered_slot_a_name_and_a_yes(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    with pytest.raises(ToolError, match="'slot-1' is not a time offered"):
+    with pytest.raises(ToolError, match='"slot-1" is not a time offered'):
         await desk.book_appointment("slot-1", True)
     slot = await offer(desk, day=monday)
     assert stage(desk) == "choosing_slot"
@@ -92,8 +93,14 @@ async def test_refused_booking_offers_alternatives_and_counts_failures(desk_for,
     assert "already booked at 10:00" in str(refused.value) and "Offer these instead" in str(refused.value)
     assert "offer to transfer" not in str(refused.value)
     desk.context.failures = FAILURES_BEFORE_TRANSFER - 1
-    with pytest.raises(ToolError, match="offer to transfer them to a member of staff"):
+    with time_machine.travel(local_dt(monday, 10), tick=True), \
+            pytest.raises(ToolError, match="offer to transfer them to a member of staff"):
         await desk.find_free_times("Dr Nobody")
+    # After hours nobody answers a transfer: a message is offered instead.
+    with time_machine.travel(local_dt(monday, 20), tick=True), pytest.raises(ToolError) as refused:
+        await desk.find_free_times("Dr Nobody")
+    assert "offer to transfer" not in str(refused.value)
+    assert "«I'm sorry this is taking a while. Would you like me to take a message" in str(refused.value)
 
 
 async def test_identification_needs_birth_date_when_on_file(desk_for, clinic):
@@ -179,7 +186,7 @@ async def test_a_visit_checked_in_at_the_desk_is_out_of_the_callers_reach(desk_f
 
 async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    with pytest.raises(ToolError, match="No provider called 'Dr Nobody'.*Dr Ayesha Khan"):
+    with pytest.raises(ToolError, match='No provider called "Dr Nobody".*Dr Ayesha Khan'):
         await desk.find_free_times("Dr Nobody")
     with pytest.raises(ToolError, match="YYYY-MM-DD"):
         await desk.find_free_times("anyone", "next monday")
@@ -192,7 +199,7 @@ async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday
     await sync_to_async(ProviderFactory)(name="Dr Omar Khan")
     # A call reads the provider list once, while its greeting plays: the next call knows Dr Omar Khan.
     desk = await desk_for()
-    with pytest.raises(ToolError, match="Several providers match 'Khan': Dr Ayesha Khan, Dr Omar Khan"):
+    with pytest.raises(ToolError, match='Several providers match "Khan": Dr Ayesha Khan, Dr Omar Khan'):
         await desk.find_free_times("Khan")
     sunday = monday + timedelta(days=6)
     said = await desk.find_free_times("Ayesha", sunday.isoformat())

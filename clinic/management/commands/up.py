@@ -1,8 +1,9 @@
 """`manage.py up`: the one command that runs the product on a fresh machine.
 
 Steps, in order: start the private Redis when REDIS_URL is unset, apply
-migrations, seed the demo clinic into an empty database, make sure the demo
-logins exist and print them, start the phone agent beside the web app when
+migrations, with DEBUG on seed the demo clinic and its demo logins into an
+empty database and print the logins (with DEBUG off, say how to create the
+first manager), start the phone agent beside the web app when
 its settings are present, then serve the ASGI app with daphne until Ctrl+C.
 On the way out it stops what it started, in reverse order.
 """
@@ -16,10 +17,11 @@ import subprocess
 import sys
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic import demo, redis_server
+from clinic import demo, redis_server, roles
 from scheduling.models import Provider
 from voiceagent import config as voice_config
 
@@ -32,6 +34,9 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+User = get_user_model()
 
 
 class Command(BaseCommand):
@@ -57,15 +62,13 @@ class Command(BaseCommand):
                 # With DEBUG off, pages name the hashed copies that only collectstatic writes.
                 call_command("collectstatic", interactive=False, verbosity=0)
                 self.stdout.write("Static files collected.")
-            if not Provider.objects.exists():
-                created = demo.seed_demo()
-                self.stdout.write(f"Seeded the demo clinic: {', '.join(f'{n} {k}' for k, n in created.items())}.")
+            logins = self._demo()
             agent = None if no_agent else self._start_agent()
             url = f"http://{host}:{port}/"
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"Clinic front desk: {url}"))
-            for role, username, password in demo.ensure_logins():
-                self.stdout.write(f"  {role + ' login:':<24} {username} / {password}")
+            for line in logins:
+                self.stdout.write(line)
             self.stdout.write(f"  {'admin:':<24} {url}admin/")
             self.stdout.write(f"  {'made-up live calls:':<24} uv run manage.py simulate_calls  (another terminal)")
             self.stdout.write("Press Ctrl+C to stop.\n")
@@ -81,6 +84,25 @@ class Command(BaseCommand):
             if redis:
                 redis.stop()
                 self.stdout.write("Stopped the private Redis.")
+
+    def _demo(self) -> list[str]:
+        """Seed the demo clinic and its logins if this is a fresh DEBUG database; the lines to print.
+
+        A clinic's real database never gets made-up patients or a known
+        password, and an account someone changed is never reset.
+        """
+        logins = []
+        if settings.DEBUG and not Provider.objects.exists():
+            created = demo.seed_demo()
+            self.stdout.write(f"Seeded the demo clinic: {', '.join(f'{n} {k}' for k, n in created.items())}.")
+            logins = demo.create_logins()
+        elif settings.DEBUG:
+            logins = demo.working_logins()
+        lines = [f"  {role + ' login:':<24} {username} / {password}" for role, username, password in logins]
+        if not settings.DEBUG and not User.objects.filter(groups__name=roles.MANAGERS, is_active=True).exists():
+            lines += ["  No manager account yet. Create the first one with:",
+                      "    uv run manage.py create_manager <username>"]
+        return lines
 
     def _start_redis(self):
         try:
