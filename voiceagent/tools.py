@@ -40,7 +40,7 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
-from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
+from voiceagent.callbacks import callback_request
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call, Callback
@@ -764,7 +764,6 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
-        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
         note = f"{who} asks to be called back on {phone}: {text}"
         await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),
