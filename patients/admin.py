@@ -8,6 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from patients import services
 from patients.models import Patient
+from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
 from patients.services import PatientError
 from scheduling.models import Appointment
@@ -55,7 +56,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = PatientAdminForm
     list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
     search_fields = ["full_name", "phone", "email"]
@@ -64,7 +65,7 @@ class PatientAdmin(SimpleHistoryAdmin):
     inlines = [AppointmentInline]
     ordering = ["full_name"]
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_results(self, request, queryset, search_term):
         # The dashboard's search: "raza 4567" or a national "0300 1234567"
         # finds the patient stored as +923001234567 (also in autocompletes).
         if not search_term.strip():

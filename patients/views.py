@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from clinic import audit
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
@@ -40,9 +40,13 @@ def _get_patient(pk: int) -> Patient:
 @require_safe
 @receptionist_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query, search_error = request.GET.get("q", "").strip(), ""
+    try:
+        query = hygiene.clean_search(query)
+    except hygiene.Refused as exc:
+        query, search_error = "", exc.message
     # patient_search covers every patient, however long ago they registered.
-    patients = patient_search(query)
+    patients = patient_search(query) if not search_error else Patient.objects.none()
     if query:
         # Sort the matches, rather than walk the name index in order and test
         # every patient against the filter: a few phone digits match a handful
@@ -53,7 +57,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
     patients = patients.annotate(next_visit=Subquery(next_visit))
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"query": query, "page": page, "patients": page.object_list}
+    context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error}
     template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"
     return render(request, template, context)
 

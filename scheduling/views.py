@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.utils import timezone
 from django.views.decorators.http import require_safe, require_http_methods, require_POST
 
-from clinic import audit
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, next_url, refused, wants_fragment
 from clinic.spreadsheet import csv_response
@@ -275,7 +275,11 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
 
 def _picker_context(query: str, selected: Patient | str | None) -> dict:
     """Up to ten patients matching `query`, with the one already picked kept on screen."""
-    query = (query or "").strip()
+    query, note = (query or "").strip(), ""
+    try:
+        query = hygiene.clean_search(query)
+    except hygiene.Refused as exc:
+        query, note = "", exc.message
     matches = list(patient_search(query)[:PICKER_LIMIT]) if query else []
     picked = selected if isinstance(selected, Patient) else None
     if isinstance(selected, str) and selected.isdigit():
@@ -284,7 +288,7 @@ def _picker_context(query: str, selected: Patient | str | None) -> dict:
         # The search changed after a patient was picked: keep that patient on
         # screen (and chosen) rather than silently dropping the choice.
         matches.insert(0, picked)
-    return {"query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT}
+    return {"query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT, "search_note": note}
 
 
 @receptionist_required

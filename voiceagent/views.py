@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from clinic import hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, next_url, refused, wants_fragment
 from patients.selectors import phone_match
@@ -63,10 +64,11 @@ def live_calls(request):
     })
 
 
-def _parse_day(raw: str | None) -> date | None:
+def _parse_day(raw: str | None, errors: list[str]) -> date | None:
     try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
+        return hygiene.parse_day(raw)
+    except hygiene.Refused as exc:
+        errors.append(exc.message)
         return None
 
 
@@ -82,13 +84,15 @@ def _duration(seconds: int | None) -> str:
 def call_list(request):
     """Calls, newest first: by date range, outcome, language, direction, and caller / patient search."""
     tz = timezone.get_current_timezone()
-    first = _parse_day(request.GET.get("from"))
-    last = _parse_day(request.GET.get("to"))
-    outcome = request.GET.get("outcome", "")
-    query = request.GET.get("q", "").strip()
     errors = []
-    if request.GET.get("from") and not first or request.GET.get("to") and not last:
-        errors.append("Dates are written like 2025-05-12.")
+    first = _parse_day(request.GET.get("from"), errors)
+    last = _parse_day(request.GET.get("to"), errors)
+    outcome = request.GET.get("outcome", "")
+    try:
+        query = hygiene.clean_search(request.GET.get("q", ""))
+    except hygiene.Refused as exc:
+        errors.append(exc.message)
+        query = ""
     if outcome and outcome not in Call.Outcome.values:
         errors.append("Unknown outcome; showing all outcomes.")
         outcome = ""
@@ -112,7 +116,7 @@ def call_list(request):
         calls = calls.filter(language=language)
     if direction:
         calls = calls.filter(direction=direction)
-    for word in query.split():
+    for word in hygiene.search_words(query):
         calls = calls.filter(
             phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
         )
