@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0003_historicalpatient'),
+        ('patients', '0004_historicalpatient'),
         ('scheduling', '0004_appointment_confirmed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
