@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
 
-from clinic import hygiene
+from clinic import audit, hygiene
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
@@ -42,10 +42,11 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
-from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
+from voiceagent.callbacks import callback_request
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call, Callback
+from voiceagent.outbound import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class FrontDesk:
     clinic: ClinicProfile
     profile: CallerProfile | None = None
     transfer: Transfer | None = None
+    # Set on a reminder call the clinic placed (voiceagent.outbound): whom we rang, about which visit.
+    reminder: Reminder | None = None
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
@@ -202,6 +205,8 @@ class FrontDesk:
     async def after_hours(self) -> str:
         """What the caller hears after the greeting while the clinic is closed ("" while it is open)."""
         await self._opening_prefetched()
+        if self.reminder:
+            return ""  # we rang them: our hours are not the news
         opening, _ = await self.opening(timezone.localtime())
         if opening is None or opening.is_open or opening.opens_at is None:
             return ""
@@ -366,10 +371,51 @@ class FrontDesk:
             return IDENTITY_FAILED
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
         await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
+        if self.reminder and self.reminder.patient_id == match.pk:
+            return f"Identified {match.full_name}. " + await self._reminder_visit()
         return (
             f"Identified the patient {hygiene.as_data(match.full_name)}. They have {upcoming} upcoming appointment"
             f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
         )
+
+    async def _reminder_visit(self) -> str:
+        """The visit this reminder call is about, for the identified patient, under an id the tools accept."""
+        ctx = self.context
+        appointment = await Appointment.objects.select_related("provider").aget(pk=self.reminder.appointment_id)
+        appt_id = next((k for k, v in ctx.listed.items() if v == appointment.pk), None) or ctx.new_id("appt")
+        ctx.listed[appt_id] = appointment.pk
+        await self.store.save()
+        words = self._words("reminder_visit", when=self._when(appointment.start), provider=appointment.provider.name)
+        return (f"This call is about {appt_id}: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Tell them in these words: {words} If they will come, call "
+                f"confirm_appointment. To move it, find_free_times then reschedule_appointment with {appt_id}; "
+                f"to cancel it, cancel_appointment with {appt_id}.")
+
+    async def confirm_reminder(self) -> str:
+        """The identified patient says they will come to the visit this reminder call is about."""
+        self._require_verified()
+        ctx = self.context
+        if self.reminder is None or ctx.patient_id != self.reminder.patient_id:
+            raise ToolError("There is no appointment to confirm on this call for this patient.")
+        try:
+            appointment = await sync_to_async(services.appointment_confirm)(
+                self.reminder.appointment_id, by=Appointment.Source.PHONE)
+        except BookingError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.appointment_id, ctx.outcome = appointment.pk, Call.Outcome.CONFIRMED
+        await self._stage(Stage.WRAPPING_UP, record={"appointment_id": appointment.pk,
+                                                     "outcome": Call.Outcome.CONFIRMED})
+        return (f"Confirmed: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Thank them, say goodbye and call end_call.")
+
+    async def voicemail(self) -> str:
+        """A voicemail greeting answered the reminder call: the words to leave (nothing about the visit)."""
+        ctx = self.context
+        ctx.outcome = Call.Outcome.VOICEMAIL
+        await self._stage(Stage.WRAPPING_UP, record={"outcome": Call.Outcome.VOICEMAIL})
+        digits = spoken.say_digits(spoken_digits(self.clinic.phone), ctx.language) if self.clinic.phone else ""
+        return prompts.line(ctx.language, "voicemail" if digits else "voicemail_no_number",
+                            clinic=self.clinic.name, digits=digits)
 
     @staticmethod
     def _check_identity(phone: str, name: str, dob: date | None, from_caller_id: bool) -> tuple[Patient | None, int]:
@@ -544,7 +590,7 @@ class FrontDesk:
             before_write()
         await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
         try:
-            appointment = await sync_to_async(self._book)(slot, start, reason)
+            appointment = await sync_to_async(self._as_agent)(self._book, slot, start, reason)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         except PatientError as exc:
@@ -558,6 +604,11 @@ class FrontDesk:
             f"Booked: {ctx.patient_name} with {slot['provider']} on {say_day(start)} at {say_time(start)}. "
             "Tell the caller, and ask if there is anything else."
         )
+
+    def _as_agent(self, write: Callable, /, *args, **kwargs):
+        """Run one write with the audit trail naming this call as its author."""
+        with audit.acting(f"phone agent, call {self.call_id}"):
+            return write(*args, **kwargs)
 
     def _book(self, slot: dict, start: datetime, reason: str) -> Appointment:
         ctx = self.context
@@ -648,8 +699,8 @@ class FrontDesk:
             before_write()
         try:
             provider = await Provider.objects.aget(pk=slot["provider_id"])
-            moved = await sync_to_async(services.appointment_reschedule)(
-                appointment=appointment, start=start, provider=provider)
+            moved = await sync_to_async(self._as_agent)(
+                services.appointment_reschedule, appointment=appointment, start=start, provider=provider)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         ctx = self.context
@@ -672,7 +723,7 @@ class FrontDesk:
         if before_write:
             before_write()
         try:
-            await sync_to_async(services.appointment_cancel)(appointment=appointment)
+            await sync_to_async(self._as_agent)(services.appointment_cancel, appointment=appointment)
         except BookingError as exc:
             raise await self._failed(exc.message) from None
         ctx = self.context
@@ -716,7 +767,7 @@ class FrontDesk:
             before_write()
         old_phone = ctx.caller_phone
         try:
-            patient = await sync_to_async(self._correct_patient)(change)
+            patient = await sync_to_async(self._as_agent)(self._correct_patient, change)
         except PatientError as exc:
             raise await self._failed(exc.message) from None
         ctx.pending_change, ctx.patient_name = {}, patient.full_name
@@ -777,7 +828,6 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
-        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
         note = f"{who} asks to be called back on {phone}: {text}"
         await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),
