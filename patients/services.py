@@ -186,7 +186,11 @@ def patient_identity_failed(*, patient_id: int) -> bool:
         patient.phone_check_failures += 1
         if patient.phone_check_failures >= PHONE_FAILURES_PER_DAY and patient.phone_locked_at is None:
             patient.phone_locked_at = timezone.now()
-        patient.save(update_fields=["phone_check_failures", "phone_check_failed_on", "phone_locked_at"])
+        # An update, not a save: a caller's guess is no edit of the patient's record (no history entry).
+        Patient.objects.filter(pk=patient.pk).update(
+            phone_check_failures=patient.phone_check_failures, phone_check_failed_on=today,
+            phone_locked_at=patient.phone_locked_at,
+        )
         return patient.phone_locked_at is not None
 
 
