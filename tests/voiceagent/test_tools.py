@@ -282,8 +282,8 @@ def test_transfer_request_is_a_cold_sip_transfer_to_the_clinic_number():
 
 async def test_a_phone_booking_is_on_the_audit_trail_as_the_agent_and_its_call(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    await desk.identify_patient("Nadia Khan")
-    await desk.book_appointment(await offer(desk, day=monday), True)
+    await desk.identify_patient("Nadia Khan", "1990-04-01")
+    await agreed(desk, desk.book_appointment, await offer(desk, day=monday))
     appointment = await Appointment.objects.aget()
     record = await appointment.history.aget()
     assert record.history_type == "+" and record.history_user_id is None
