@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # trigram search indexes (patients migration 0003); idle on SQLite
     "channels",
     "django_htmx",
+    "simple_history",
     "clinic",
     "patients",
     "scheduling",
@@ -119,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "clinic.security.PrivatePagesMiddleware",
+    # The signed-in user becomes the author of audit-trail records (clinic.audit).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

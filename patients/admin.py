@@ -4,6 +4,7 @@ normalise the phone number and refuse a duplicate name + phone."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from simple_history.admin import SimpleHistoryAdmin
 
 from patients import services
 from patients.models import Patient
@@ -55,7 +56,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(SafeInputAdmin, admin.ModelAdmin):
+class PatientAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = PatientAdminForm
     list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
     search_fields = ["full_name", "phone", "email"]

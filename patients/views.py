@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from clinic import hygiene
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
@@ -87,6 +87,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "past": past[:PAST_LIMIT],
         "more_past": len(past) > PAST_LIMIT,
         "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),
+        "history": audit.history_rows(patient),
     }
     template = "patients/patient_detail.html#panels" if wants_fragment(request) else "patients/patient_detail.html"
     return render(request, template, context)

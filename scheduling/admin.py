@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
@@ -108,7 +109,7 @@ def _apply(modeladmin, request, queryset, status: str) -> None:
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(SafeInputAdmin, admin.ModelAdmin):
+class AppointmentAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = AppointmentAdminForm
     list_display = ["start", "end", "patient", "provider", "status", "source", "reason"]
     list_filter = ["status", "provider", "source", ("start", admin.DateFieldListFilter)]

@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.utils import timezone
 from django.views.decorators.http import require_safe, require_http_methods, require_POST
 
-from clinic import hygiene
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, next_url, refused, wants_fragment
 from clinic.spreadsheet import csv_response
@@ -167,6 +167,7 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         "error": error,
         "picks": _picks(alternatives) if alternatives else [],
         "similar": similar,
+        "history": audit.history_rows(appointment) if appointment else [],
         **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
 
-from clinic import hygiene
+from clinic import audit, hygiene
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
@@ -40,7 +40,7 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
-from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
+from voiceagent.callbacks import callback_request
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call, Callback
@@ -530,7 +530,7 @@ class FrontDesk:
             before_write()
         await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
         try:
-            appointment = await sync_to_async(self._book)(slot, start, reason)
+            appointment = await sync_to_async(self._as_agent)(self._book, slot, start, reason)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         except PatientError as exc:
@@ -544,6 +544,11 @@ class FrontDesk:
             f"Booked: {ctx.patient_name} with {slot['provider']} on {say_day(start)} at {say_time(start)}. "
             "Tell the caller, and ask if there is anything else."
         )
+
+    def _as_agent(self, write: Callable, /, *args, **kwargs):
+        """Run one write with the audit trail naming this call as its author."""
+        with audit.acting(f"phone agent, call {self.call_id}"):
+            return write(*args, **kwargs)
 
     def _book(self, slot: dict, start: datetime, reason: str) -> Appointment:
         ctx = self.context
@@ -629,8 +634,8 @@ class FrontDesk:
             before_write()
         try:
             provider = await Provider.objects.aget(pk=slot["provider_id"])
-            moved = await sync_to_async(services.appointment_reschedule)(
-                appointment=appointment, start=start, provider=provider)
+            moved = await sync_to_async(self._as_agent)(
+                services.appointment_reschedule, appointment=appointment, start=start, provider=provider)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         ctx = self.context
@@ -653,7 +658,7 @@ class FrontDesk:
         if before_write:
             before_write()
         try:
-            await sync_to_async(services.appointment_cancel)(appointment=appointment)
+            await sync_to_async(self._as_agent)(services.appointment_cancel, appointment=appointment)
         except BookingError as exc:
             raise await self._failed(exc.message) from None
         ctx = self.context
@@ -703,7 +708,7 @@ class FrontDesk:
             before_write()
         old_phone = ctx.caller_phone
         try:
-            patient = await sync_to_async(self._correct_patient)(change)
+            patient = await sync_to_async(self._as_agent)(self._correct_patient, change)
         except PatientError as exc:
             raise await self._failed(exc.message) from None
         ctx.pending_change, ctx.patient_name = {}, patient.full_name
@@ -764,7 +769,6 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
-        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
         note = f"{who} asks to be called back on {phone}: {text}"
         await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),

@@ -268,3 +268,15 @@ def test_transfer_request_is_a_cold_sip_transfer_to_the_clinic_number():
     request = transfer_request("call-abc", "sip_923001234567", "+923009998887")
     assert (request.room_name, request.participant_identity, request.transfer_to) == (
         "call-abc", "sip_923001234567", "tel:+923009998887")
+
+
+async def test_a_phone_booking_is_on_the_audit_trail_as_the_agent_and_its_call(desk_for, clinic, dr_khan, monday):
+    desk = await desk_for()
+    await desk.identify_patient("Nadia Khan")
+    await desk.book_appointment(await offer(desk, day=monday), True)
+    appointment = await Appointment.objects.aget()
+    record = await appointment.history.aget()
+    assert record.history_type == "+" and record.history_user_id is None
+    assert record.history_change_reason == f"phone agent, call {desk.call_id}"
+    patient = await Patient.history.aget()
+    assert patient.history_change_reason == f"phone agent, call {desk.call_id}"
