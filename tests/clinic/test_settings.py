@@ -29,6 +29,9 @@ def start(**env) -> subprocess.CompletedProcess:
         ({"DEBUG": "false", "SECRET_KEY": "short", "ALLOWED_HOSTS": "clinic.example"},
          "SECRET_KEY must be set to a random string of 32+ characters when DEBUG is off."),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
+        ({"QUIET_HOURS": "9pm-8am"}, "QUIET_HOURS must look like 21:00-08:00 (or be off), not '9pm-8am'."),
+        ({"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC1"},
+         "SMS_BACKEND=twilio needs TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER."),
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(env, message):
