@@ -43,7 +43,7 @@ class ClinicProfileAdmin(admin.ModelAdmin):
     form = ClinicProfileForm
     fieldsets = [
         (None, {"fields": ["name", "address", "phone"]}),
-        ("Phone agent", {"fields": ["transfer_phone", "emergency_number"]}),
+        ("Phone agent", {"fields": ["transfer_phone", ("transfer_from", "transfer_until"), "emergency_number"]}),
         ("Booking rules", {"fields": ["min_notice_minutes", "booking_horizon_days"]}),
         ("Messages to patients", {
             "fields": ["booked_text", "moved_text", "cancelled_text", "reminder_text"],

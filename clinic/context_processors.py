@@ -17,6 +17,7 @@ NAV = [
     ("Patients", "patient_list"),
     ("Live calls", "live_calls"),
     ("Calls", "call_list"),
+    ("Call-backs", "callback_list"),
 ]
 
 
@@ -39,6 +40,13 @@ def _live_call_count() -> int | None:
         return None
 
 
+def _callback_count() -> int | None:
+    # The first value of the navigation's count; live.js follows callback.changed events after load.
+    from voiceagent.callbacks import open_count
+
+    return open_count()
+
+
 def _nav(request) -> list[dict]:
     items = []
     for label, name in NAV:
@@ -55,7 +63,7 @@ def _nav(request) -> list[dict]:
 
 
 def clinic(request):
-    """Values every page template uses: clinic name, navigation, live-call count."""
+    """Values every page template uses: clinic name, navigation, live-call and open call-back counts."""
     from clinic.access import can_use_dashboard
     from clinic.models import ClinicProfile
 
@@ -69,4 +77,5 @@ def clinic(request):
         "nav_items": _nav(request),
         "new_appointment_url": url_or_none("appointment_new"),
         "live_call_count": _live_call_count(),
+        "callback_count": _callback_count(),
     }

@@ -1,3 +1,6 @@
+from datetime import time
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -30,6 +33,14 @@ class ClinicProfile(models.Model):
         help_text="Where the phone agent transfers a caller who asks for a person (E.164).",
     )
     emergency_number = models.CharField(max_length=10, default="1122")
+    # The phone agent offers a transfer only while the clinic is open and,
+    # when these are set, between them: a desk staffed in the mornings only,
+    # say. Outside them it takes a message (voiceagent.tools).
+    transfer_from = models.TimeField(
+        "transfers answered from", null=True, blank=True,
+        help_text="Leave both empty to offer transfers whenever the clinic is open.",
+    )
+    transfer_until = models.TimeField("transfers answered until", null=True, blank=True)
     min_notice_minutes = models.PositiveIntegerField(
         "minimum notice (minutes)",
         default=60,
@@ -54,6 +65,19 @@ class ClinicProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        if (self.transfer_from is None) != (self.transfer_until is None):
+            raise ValidationError("Give both times transfers are answered between, or neither.")
+        if self.transfer_from is not None and self.transfer_from >= self.transfer_until:
+            raise ValidationError({"transfer_until": "Transfers must end after they start (same day)."})
+
+    def answers_transfers_at(self, moment: time) -> bool:
+        """Whether staff take transfers at this time of day (the clinic's own hours are checked apart)."""
+        if self.transfer_from is None or self.transfer_until is None:
+            return True
+        return self.transfer_from <= moment < self.transfer_until
 
     def save(self, *args, **kwargs):
         self.pk = 1  # one clinic per installation

@@ -298,6 +298,10 @@ ELEVEN_MODEL_UR = env.str("ELEVEN_MODEL_UR", default="eleven_v3_conversational")
 ELEVEN_VOICE_ID_UR = env.str("ELEVEN_VOICE_ID_UR", default="")
 SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
 CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
+# Reminder calls (voiceagent.outbound): how many may ring or talk at once
+# (the rest wait for a free line), and how many calls one appointment gets.
+REMINDER_CALLS_AT_ONCE = _int("REMINDER_CALLS_AT_ONCE", 2, minimum=1)
+REMINDER_CALL_ATTEMPTS = _int("REMINDER_CALL_ATTEMPTS", 2, minimum=1)
 # The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
 VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
 

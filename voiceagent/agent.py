@@ -136,7 +136,11 @@ class Receptionist(Agent):
     async def on_enter(self) -> None:
         # Fixed lines: no model round-trip before the caller hears us.
         # Each line is voiced in its own language (tts_node).
-        for text in self.greeting:
+        first, *offers = self.greeting
+        self.session.say(first)
+        # Read while the greeting plays (FrontDesk.prefetch); heard right after it, before the other languages.
+        closed = await self.desk.after_hours()
+        for text in [closed, *offers] if closed else offers:
             self.session.say(text)
 
     async def llm_node(self, chat_ctx: llm.ChatContext, tools, model_settings):
@@ -154,10 +158,12 @@ class Receptionist(Agent):
             # Said by us before the model's first word: the number must always be heard,
             # whatever the model makes of the turn.
             yield prompts.emergency(number, language)
+            then = ("offer to transfer them to staff now." if await self.desk.transfers_open()
+                    else "nobody can take a transfer now, so offer to take a message for staff.")
             chat_ctx.add_message(
                 role="system",
                 content=(f"You have just told the caller to hang up and call {number}. Do not repeat it at "
-                         "length: offer to transfer them to staff now."),
+                         f"length: {then}"),
             )
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             yield chunk
@@ -316,7 +322,7 @@ class Receptionist(Agent):
             reason: Why, in a few words (for the records).
         """
         ctx.disallow_interruptions()
-        if self.desk.clinic.transfer_phone and self.desk.transfer is not None:
+        if await self.desk.transfers_open():
             # In the caller's language, heard in full before the line moves to staff.
             async with ctx.foreground():
                 await self.session.say(prompts.line(self.desk.context.language, "transferring"),

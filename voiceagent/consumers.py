@@ -21,6 +21,7 @@ Messages the browser receives:
     {"type": "call.updated", "call": call}            add or change one row
     {"type": "call.ended", "room": room}              remove one row
     {"type": "appointment.changed", "appointment": {id, action, status, ...}}
+    {"type": "callback.changed", "callback": {id, status}, "open": n}
     {"type": "unavailable"}                           Redis is not answering
 """
 
@@ -116,4 +117,7 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def appointment_changed(self, event):
+        await self.send_json(event)
+
+    async def callback_changed(self, event):
         await self.send_json(event)

@@ -350,6 +350,11 @@ def _send_from_sync(event: dict) -> None:
         log.warning("%s event not sent (%s)", event.get("type"), type(exc).__name__)
 
 
+def announce(event: dict) -> None:
+    """Send a typed event to every open dashboard from sync code, after the change it reports committed."""
+    _send_from_sync(event)
+
+
 def on_appointment_changed(sender, *, appointment, action: str, **kwargs) -> None:
     """scheduling.services.appointment_changed receiver (connected in apps.py).
 

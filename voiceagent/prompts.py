@@ -82,12 +82,24 @@ LINES = {
         "no_transfer": "I'm sorry, no one can take calls right now. I can take a message so that someone calls "
                        "you back.",
         "failing": "I'm sorry this is taking a while. Would you like me to put you through to a member of staff?",
+        "failing_message": "I'm sorry this is taking a while. Would you like me to take a message so that someone "
+                           "calls you back?",
+        "transfer_closed": "I'm sorry, the clinic is closed now, so no one can take your call. I can take a message "
+                           "so that someone calls you back when we open.",
+        "after_hours": "Just so you know, the clinic is closed right now and opens again {when}. I can still book, "
+                       "move or cancel an appointment, or take a message.",
         "readback_booking": "That's {name} with {provider}, {when}. Shall I book it?",
         "readback_reschedule": "Your appointment {old} with {old_provider} moves to {new} with {provider}. "
                                "Shall I move it?",
         "readback_cancel": "That's your appointment {when} with {provider}. Shall I cancel it?",
         "readback_name": "I'll correct the name to {name}, spelt {spelling}. Is that right?",
         "readback_phone": "I'll change the phone number to {digits}. Is that right?",
+        "callback_today": "I've passed your message on. Someone from the clinic will call you back on {digits} "
+                          "today, before {time}.",
+        "callback_when_open": "I've passed your message on. We're closed now; someone from the clinic will call "
+                              "you back on {digits} when we open, {when}.",
+        "callback_soon": "I've passed your message on. Someone from the clinic will call you back on {digits} as "
+                         "soon as we can.",
     },
     "ur": {
         "hello": {"morning": "السلام علیکم، صبح بخیر", "afternoon": "السلام علیکم، دوپہر بخیر",
@@ -111,12 +123,22 @@ LINES = {
         "no_transfer": "معذرت، اس وقت کوئی فون پر دستیاب نہیں۔ میں آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو واپس "
                        "فون کرے۔",
         "failing": "معذرت، اس میں وقت لگ رہا ہے۔ کیا میں آپ کو عملے کے کسی رکن سے ملا دوں؟",
+        "failing_message": "معذرت، اس میں وقت لگ رہا ہے۔ کیا میں آپ کا پیغام لے لوں تاکہ کوئی آپ کو واپس فون کرے؟",
+        "transfer_closed": "معذرت، کلینک اس وقت بند ہے، اس لیے کوئی آپ کی کال نہیں لے سکتا۔ میں آپ کا پیغام لے سکتی "
+                           "ہوں تاکہ کلینک کھلنے پر کوئی آپ کو واپس فون کرے۔",
+        "after_hours": "آپ کی اطلاع کے لیے، کلینک اس وقت بند ہے اور {when} دوبارہ کھلے گا۔ میں پھر بھی ملاقات بُک، "
+                       "تبدیل یا منسوخ کر سکتی ہوں، یا آپ کا پیغام لے سکتی ہوں۔",
         "readback_booking": "{name} کے لیے {provider} کے ساتھ {when}، کیا میں یہ وقت بُک کر دوں؟",
         "readback_reschedule": "آپ کی {old} والی ملاقات، {old_provider} کے ساتھ، {new} پر {provider} کے ساتھ "
                                "منتقل ہو جائے گی۔ کیا میں تبدیل کر دوں؟",
         "readback_cancel": "آپ کی {when} والی ملاقات، {provider} کے ساتھ، کیا میں منسوخ کر دوں؟",
         "readback_name": "میں نام {name} کر دیتی ہوں، ہجے: {spelling}۔ کیا یہ درست ہے؟",
         "readback_phone": "میں فون نمبر {digits} کر دیتی ہوں۔ کیا یہ درست ہے؟",
+        "callback_today": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی آج {time} سے پہلے آپ کو {digits} پر واپس "
+                          "فون کرے گا۔",
+        "callback_when_open": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک ابھی بند ہے؛ کلینک کھلنے پر، {when}، کوئی آپ کو "
+                              "{digits} پر واپس فون کرے گا۔",
+        "callback_soon": "میں نے آپ کا پیغام پہنچا دیا ہے۔ کلینک سے کوئی جلد از جلد آپ کو {digits} پر واپس فون کرے گا۔",
     },
 }
 
@@ -168,7 +190,8 @@ def instructions(*, clinic, caller_phone: str, from_caller_id: bool) -> str:
     )
 
 
-def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]]) -> str:
+def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]],
+        transfers: bool = True) -> str:
     """The turn's own instructions: the clinic's local time and date, whether it is open, the caller's language.
 
     Rebuilt before every reply of the model, so that a long call (or one
@@ -188,8 +211,18 @@ def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[dat
         "offered.\n"
         f"{opening_line(opening, today)} {hours_line(today_hours) if opening else ''} "
         "Answer \"are you open now?\" and \"when do you open?\" from this.\n"
+        f"{'' if transfers else NO_TRANSFERS}"
         f"The caller is speaking {name}: answer in {name}."
     )
+
+
+# Told before every reply while nobody answers transfers (after hours, or
+# outside the clinic profile's transfer hours).
+NO_TRANSFERS = (
+    "Nobody can take a transfer now: do not offer or attempt a transfer to staff, not even after problems or "
+    "in an emergency; offer to take a message (take_message) instead. Booking, moving and cancelling work as "
+    "usual.\n"
+)
 
 
 def opening_line(opening, today: date) -> str:

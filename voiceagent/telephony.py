@@ -202,3 +202,71 @@ async def _sync_rule(sip, config: LineConfig, trunk_id: str, dry_run: bool) -> C
         want.sip_dispatch_rule_id = have.sip_dispatch_rule_id
         await sip.update_dispatch_rule(have.sip_dispatch_rule_id, want)
     return Change("dispatch rule", "updated", have.sip_dispatch_rule_id, detail)
+
+
+# --- outbound: the line reminder calls go out on ---------------------------------
+
+OUTBOUND_TRUNK_NAME = "clinic-front-desk-outbound"
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    number: str  # E.164: the caller ID patients see
+    address: str  # the SIP provider's host, e.g. "clinic.pstn.twilio.com"
+    auth_username: str = ""
+    auth_password: str = field(default="", repr=False)
+
+    def fingerprint(self) -> str:
+        data = json.dumps([self.number, self.address, self.auth_username, self.auth_password])
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def outbound_config(*, number: str, address: str, auth_username: str = "", auth_password: str = "") -> OutboundConfig:
+    try:
+        e164 = normalize_phone(number)
+    except Exception as exc:  # InvalidPhoneNumber carries the sentence
+        raise TelephonyError(f"The outbound number {number!r} is not usable: {' '.join(exc.messages)}") from None
+    address = (address or "").strip()
+    if not address or any(ch.isspace() or ch in "/@;" for ch in address):
+        raise TelephonyError("--outbound-address must be your SIP provider's host for outgoing calls, such as "
+                             f"clinic.pstn.twilio.com, not {address!r}.")
+    if bool(auth_username) != bool(auth_password):
+        raise TelephonyError("Give both --outbound-auth-username and --outbound-auth-password, or neither.")
+    return OutboundConfig(number=e164, address=address, auth_username=auth_username, auth_password=auth_password)
+
+
+def _wanted_outbound(config: OutboundConfig) -> api.SIPOutboundTrunkInfo:
+    return api.SIPOutboundTrunkInfo(
+        name=OUTBOUND_TRUNK_NAME,
+        address=config.address,
+        numbers=[config.number],
+        auth_username=config.auth_username,
+        auth_password=config.auth_password,
+        metadata=json.dumps({"managed_by": "manage.py setup_telephony", "config": config.fingerprint()}),
+    )
+
+
+async def outbound_sync(*, sip, config: OutboundConfig, dry_run: bool = False) -> Change:
+    """Make LiveKit's outbound trunk match `config` (found by name, or by number when made by hand)."""
+    want = _wanted_outbound(config)
+    trunks = list((await sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())).items)
+    have = next((t for t in trunks if t.name == OUTBOUND_TRUNK_NAME), None) or next(
+        (t for t in trunks if config.number in t.numbers), None)
+    detail = f"calls out as {config.number} via {config.address}" + (
+        ", with digest auth" if config.auth_username else "")
+    if have is None:
+        created = want if dry_run else await sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(trunk=want))
+        return Change("outbound trunk", "created", created.sip_trunk_id or "(new)", detail)
+    if (have.name, have.address, list(have.numbers), have.auth_username, have.metadata) == (
+            want.name, want.address, list(want.numbers), want.auth_username, want.metadata):
+        return Change("outbound trunk", "unchanged", have.sip_trunk_id, detail)
+    if not dry_run:
+        want.sip_trunk_id = have.sip_trunk_id
+        await sip.update_outbound_trunk(have.sip_trunk_id, want)
+    return Change("outbound trunk", "updated", have.sip_trunk_id, detail)
+
+
+async def outbound_trunk_id(sip) -> str:
+    """The id of the trunk setup_telephony made for reminder calls ("" when there is none)."""
+    trunks = (await sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())).items
+    return next((t.sip_trunk_id for t in trunks if t.name == OUTBOUND_TRUNK_NAME), "")

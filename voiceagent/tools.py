@@ -39,9 +39,10 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
+from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
-from voiceagent.models import Call
+from voiceagent.models import Call, Callback
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +164,35 @@ class FrontDesk:
 
     async def now_instructions(self) -> str:
         """This turn's clock, opening hours and language for the model (voiceagent.prompts.now)."""
+        await self._opening_prefetched()
+        moment = timezone.localtime()
+        opening, today = await self.opening(moment)
+        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today,
+                           transfers=await self.transfers_open(moment))
+
+    async def _opening_prefetched(self) -> None:
         if self._opening_read is not None:  # the read started while the greeting played
             await asyncio.gather(self._opening_read, return_exceptions=True)
             self._opening_read = None
-        moment = timezone.localtime()
-        opening, today = await self.opening(moment)
-        return prompts.now(moment=moment, language=self.context.language, opening=opening, today_hours=today)
+
+    async def after_hours(self) -> str:
+        """What the caller hears after the greeting while the clinic is closed ("" while it is open)."""
+        await self._opening_prefetched()
+        opening, _ = await self.opening(timezone.localtime())
+        if opening is None or opening.is_open or opening.opens_at is None:
+            return ""
+        return prompts.line(self.context.language, "after_hours", when=self._when(opening.opens_at))
+
+    async def transfers_open(self, moment: datetime | None = None) -> bool:
+        """Whether a transfer to staff can be offered now: a number to dial, the clinic open, within the
+        profile's transfer hours."""
+        if not self.clinic.transfer_phone or self.transfer is None:
+            return False
+        moment = moment or timezone.localtime()
+        opening, _ = await self.opening(moment)
+        if opening is None or (not opening.is_open and opening.opens_at is None):
+            return True  # no hours known (none read, or none set up): the desk decides by answering or not
+        return opening.is_open and self.clinic.answers_transfers_at(selectors.local(moment).time())
 
     async def opening(self, moment: datetime) -> tuple[selectors.ClinicOpen | None, list[tuple[datetime, datetime]]]:
         """Whether the clinic is open at `moment`, and today's opening hours; read again only when that can
@@ -224,8 +248,12 @@ class FrontDesk:
         self.context.failures += 1
         await self.store.save()
         if self.context.failures >= FAILURES_BEFORE_TRANSFER:
-            message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
-                        f"in these words: {self._words('failing')}")
+            if await self.transfers_open():
+                message += (" This is not going well for the caller: offer to transfer them to a member of staff, "
+                            f"in these words: {self._words('failing')}")
+            else:
+                message += (" This is not going well for the caller, and nobody can take a transfer now: offer to "
+                            f"take a message, in these words: {self._words('failing_message')}")
         return ToolError(message)
 
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
@@ -643,15 +671,21 @@ class FrontDesk:
     async def transfer_to_staff(self, reason: str = "") -> str:
         await self._stage(Stage.TRANSFERRING)
         number = self.clinic.transfer_phone
-        if not number or self.transfer is None:
+        if not await self.transfers_open():
+            opening, _ = await self.opening(timezone.localtime())
+            closed = number and self.transfer is not None and opening is not None and not opening.is_open
             raise await self._failed(
-                f"No member of staff can take calls by phone right now. Say: {self._words('no_transfer')} "
+                f"No member of staff can take calls by phone right now. Say: "
+                f"{self._words('transfer_closed' if closed else 'no_transfer')} "
                 "Then take a message (take_message) if they want one, so that staff call back."
             )
         try:
             await self.transfer(number)
         except Exception as exc:  # noqa: BLE001 - any telephony failure means the same to the caller
             log.warning("call %s: transfer failed (%s)", self.context.room, type(exc).__name__)
+            if self.context.caller_phone:
+                # Staff see it on the Call-backs page even if the caller hangs up now.
+                await self._callback(Callback.Reason.TRANSFER_FAILED, self.context.caller_phone)
             raise await self._failed(
                 f"The transfer did not go through. Say: {self._words('transfer_failed')} Then take a message "
                 "(take_message) if they want one, so that staff call back."
@@ -673,10 +707,32 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
+        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
-        note = f"{who} asks to be called back on {phone}: {text[:1000]}"
-        await self._stage(Stage.WRAPPING_UP, record={"message": note})
-        return (f"Message saved for staff. Tell the caller someone will call back on {spoken_digits(phone)}.")
+        note = f"{who} asks to be called back on {phone}: {text}"
+        await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),
+                             self._callback(Callback.Reason.MESSAGE, phone, text))
+        return f"Message saved for staff. Tell the caller, in these words: {await self._callback_promise(phone)}"
+
+    async def _callback(self, reason: str, phone: str, message: str = "") -> None:
+        ctx = self.context
+        await sync_to_async(callback_request)(
+            call_id=self.call_id, phone=phone, reason=reason, message=message, caller_name=ctx.patient_name,
+            patient_id=ctx.patient_id if ctx.verified else None,
+        )
+
+    async def _callback_promise(self, phone: str) -> str:
+        """When the caller can expect the call back: today while the clinic is open, else when it next opens."""
+        digits = spoken.say_digits(spoken_digits(phone), self.context.language)
+        opening, today = await self.opening(timezone.localtime())
+        if opening is not None and opening.is_open:
+            # Before the day's last closing, not the next break: staff ring back when they can.
+            closes = max([opening.closes_at, *(end for _, end in today)])
+            return self._words("callback_today", digits=digits,
+                               time=spoken.say_time(selectors.local(closes), self.context.language))
+        if opening is not None and opening.opens_at is not None:
+            return self._words("callback_when_open", digits=digits, when=self._when(opening.opens_at))
+        return self._words("callback_soon", digits=digits)
 
     async def wrap_up(self) -> None:
         await self._stage(Stage.WRAPPING_UP)

@@ -1,4 +1,4 @@
-"""Dashboard pages of the voice agent: live calls, call history, one call.
+"""Dashboard pages of the voice agent: live calls, call history, one call, call-backs.
 
 Plain function views behind `receptionist_required`. Receptionists see full
 numbers here (they call patients back); only logs are masked.
@@ -13,11 +13,13 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from clinic.access import receptionist_required
+from clinic.htmx import changed, next_url, refused, wants_fragment
 from patients.selectors import phone_match
-from voiceagent import livecalls
-from voiceagent.models import Call, Language
+from voiceagent import callbacks, livecalls
+from voiceagent.models import Call, Callback, Language
 
 PAGE_SIZE = 25
 
@@ -76,7 +78,7 @@ def _duration(seconds: int | None) -> str:
 
 @receptionist_required
 def call_list(request):
-    """Calls, newest first: by date range, outcome, language, and caller / patient search."""
+    """Calls, newest first: by date range, outcome, language, direction, and caller / patient search."""
     tz = timezone.get_current_timezone()
     first = _parse_day(request.GET.get("from"))
     last = _parse_day(request.GET.get("to"))
@@ -92,6 +94,10 @@ def call_list(request):
     if language and language not in Language.values:
         errors.append("Unknown language; showing calls in every language.")
         language = ""
+    direction = request.GET.get("direction", "")
+    if direction and direction not in Call.Direction.values:
+        errors.append("Unknown direction; showing calls both ways.")
+        direction = ""
 
     calls = Call.objects.select_related("patient", "appointment__provider").order_by("-started_at", "-id")
     if first:
@@ -102,6 +108,8 @@ def call_list(request):
         calls = calls.filter(outcome=outcome)
     if language:
         calls = calls.filter(language=language)
+    if direction:
+        calls = calls.filter(direction=direction)
     for word in query.split():
         calls = calls.filter(
             phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
@@ -119,9 +127,10 @@ def call_list(request):
         "page": page,
         "calls": page.object_list,
         "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", ""),
-                    "outcome": outcome, "language": language, "q": query},
+                    "outcome": outcome, "language": language, "direction": direction, "q": query},
         "outcomes": Call.Outcome.choices,
         "languages": Language.choices,
+        "directions": Call.Direction.choices,
         "errors": errors,
         "query_string": params.urlencode(),
     })
@@ -153,3 +162,59 @@ def _parse_at(raw) -> datetime | None:
         return datetime.fromisoformat(raw) if raw else None
     except (TypeError, ValueError):
         return None
+
+
+# --- call-backs ------------------------------------------------------------------
+
+CALLBACK_VIEWS = {"open": "Open", "mine": "Taken by me", "done": "Done", "all": "All"}
+
+
+@receptionist_required
+@require_GET
+def callback_list(request):
+    """Callers waiting for a call back, oldest first while open; live via `callback.changed` (live.js)."""
+    show = request.GET.get("show", "open")
+    if show not in CALLBACK_VIEWS:
+        show = "open"
+    rows = Callback.objects.select_related("patient", "call", "assigned_to", "done_by")
+    if show == "open":
+        rows = rows.filter(status=Callback.Status.OPEN).order_by("created_at", "id")
+    elif show == "mine":
+        rows = rows.filter(status=Callback.Status.OPEN, assigned_to=request.user).order_by("created_at", "id")
+    elif show == "done":
+        rows = rows.filter(status=Callback.Status.DONE).order_by("-done_at", "-id")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for callback in page:
+        callback.patient_url = _url("patient_detail", callback.patient_id)
+    context = {"page": page, "callbacks": page.object_list, "show": show, "views": CALLBACK_VIEWS.items(),
+               "note_max": callbacks.NOTE_MAX}
+    template = "voiceagent/callback_list.html#table" if wants_fragment(request) else "voiceagent/callback_list.html"
+    return render(request, template, context)
+
+
+def _callback_who(callback: Callback) -> str:
+    return callback.caller_name or callback.phone_display
+
+
+@receptionist_required
+@require_POST
+def callback_assign(request, pk: int):
+    callback = get_object_or_404(Callback, pk=pk)
+    back = next_url(request, reverse("callback_list"))
+    try:
+        callbacks.callback_assign(callback=callback, user=request.user)
+    except callbacks.CallbackError as exc:
+        return refused(request, exc.message, then=back)
+    return changed(request, f"You are calling back {_callback_who(callback)}.", then=back)
+
+
+@receptionist_required
+@require_POST
+def callback_done(request, pk: int):
+    callback = get_object_or_404(Callback, pk=pk)
+    back = next_url(request, reverse("callback_list"))
+    try:
+        callbacks.callback_done(callback=callback, user=request.user, note=request.POST.get("note", ""))
+    except callbacks.CallbackError as exc:
+        return refused(request, exc.message, then=back)
+    return changed(request, f"Call-back to {_callback_who(callback)} marked done.", then=back)

@@ -2,7 +2,8 @@
  *
  * Every page: keeps the navigation's #live-call-count up to date, and turns
  * each `appointment.changed` event into a `clinic:changed` event on
- * document.body, which tables and panels listen to (hx-trigger) to refresh.
+ * document.body, which tables and panels listen to (hx-trigger) to refresh;
+ * likewise `callback.changed` keeps #callback-count and becomes `clinic:callbacks`.
  * On the Live calls page (#live-calls-body present) it also adds, changes and
  * removes the rows, and keeps "started N min ago" ticking.
  *
@@ -155,6 +156,14 @@
       case "appointment.changed":
         document.body.dispatchEvent(new CustomEvent("clinic:changed", { detail: message.appointment || {} }));
         break;
+      case "callback.changed":
+        var badge = $("callback-count");
+        if (badge && typeof message.open === "number") {
+          badge.textContent = String(message.open);
+          badge.hidden = message.open === 0;
+        }
+        document.body.dispatchEvent(new CustomEvent("clinic:callbacks", { detail: message.callback || {} }));
+        break;
       case "unavailable":
         setStatus("reconnecting", "Live calls unavailable; retrying…");
         break;
@@ -179,7 +188,7 @@
       scheduleReconnect();
       return;
     }
-    socket.addEventListener("open", function () { attempts = 0; });
+    socket.addEventListener("open", function () { attempts = 0; window.liveSocketOpen = true; });
     socket.addEventListener("message", function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (err) { return; }
@@ -187,6 +196,7 @@
     });
     socket.addEventListener("close", function (event) {
       socket = null;
+      window.liveSocketOpen = false;
       if (event.code === 4403) {
         // The server closed it: this tab's session ended or lost the role. Retrying would not help.
         stopped = true;

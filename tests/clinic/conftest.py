@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import urllib.parse
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _database_url_of, _free_port
+from tests.conftest import RECEPTIONIST_PASSWORD, _database_url_of, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "clinic.test"
@@ -136,3 +137,21 @@ def production_web(production_webs, transactional_db):
 
 def csrf_token(page: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def sign_in(web, username, *, source, headers):
+    """GET the form, POST it as a browser would; the POST's response."""
+    form = web.request("GET", "/login/", source=source, headers=headers)
+    assert form.status == 200, form.text
+    csrf_cookie = form.cookies()["csrftoken"].split(";", 1)[0]
+    body = urllib.parse.urlencode({"username": username, "password": RECEPTIONIST_PASSWORD,
+                                   "csrfmiddlewaretoken": csrf_token(form.text), "next": "/"}).encode()
+    return web.request("POST", "/login/", source=source, body=body, headers={
+        **headers, "Cookie": csrf_cookie, "Content-Type": "application/x-www-form-urlencoded"})
+
+
+def session_cookie(web, user) -> str:
+    """Signed in through the form on `web` (the processes' SECRET_KEY is not the test's); "sessionid=..."."""
+    done = sign_in(web, user.username, source=PROXY, headers={"Origin": f"http://{HOST}"})
+    assert done.status == 302, done.text[:500]
+    return done.cookies()["sessionid"].split(";", 1)[0]

@@ -3,28 +3,15 @@ collected static files, behind a TLS proxy) as an operator runs it."""
 
 import json
 import re
-import urllib.parse
 
 import pytest
 from django.test import override_settings
 
-from tests.clinic.conftest import HOST, OUTSIDER, PROXY, csrf_token
-from tests.conftest import RECEPTIONIST_PASSWORD
+from tests.clinic.conftest import HOST, OUTSIDER, PROXY, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HTTPS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "Origin": f"https://{HOST}"}
-
-
-def sign_in(web, username, *, source, headers):
-    """GET the form, POST it as a browser would; the POST's response."""
-    form = web.request("GET", "/login/", source=source, headers=headers)
-    assert form.status == 200, form.text
-    csrf_cookie = form.cookies()["csrftoken"].split(";", 1)[0]
-    body = urllib.parse.urlencode({"username": username, "password": RECEPTIONIST_PASSWORD,
-                                   "csrfmiddlewaretoken": csrf_token(form.text), "next": "/"}).encode()
-    return web.request("POST", "/login/", source=source, body=body, headers={
-        **headers, "Cookie": csrf_cookie, "Content-Type": "application/x-www-form-urlencoded"})
 
 
 def test_static_files_have_hashed_names_long_cache_headers_and_gzip(production_web):

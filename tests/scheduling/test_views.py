@@ -220,9 +220,10 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, khan, monday):
     many = count_queries()
     assert few == many
     # The user, the role check (by the view and again by the page's context
-    # processor), the clinic profile, providers for the filter, the count and
-    # one page of rows with their patients and providers joined.
-    assert many == 7
+    # processor), the clinic profile, the navigation's open call-backs, providers
+    # for the filter, the count and one page of rows with their patients and
+    # providers joined.
+    assert many == 8
 
 
 # --- booking ----------------------------------------------------------------------------

@@ -92,6 +92,23 @@ def test_the_callers_language_is_shown_and_filtered_on(desk):
     assert "<dt>Language</dt><dd>Urdu</dd>" in detail
 
 
+def test_direction_and_reminder_outcomes_are_shown_and_filtered_on(desk):
+    now = timezone.now()
+    inbound = CallFactory(started_at=now - timedelta(minutes=5))
+    reminder = CallFactory(started_at=now - timedelta(minutes=9), direction=Call.Direction.OUTBOUND,
+                           outcome=Call.Outcome.VOICEMAIL, caller_name="Imran Qureshi")
+    page = desk.get(reverse("call_list")).content.decode()
+    assert '<td class="call-direction">Inbound</td>' in page and '<td class="call-direction">Outbound</td>' in page
+    assert '<span class="status status-voicemail">Voicemail</span>' in page
+    assert rows(desk.get(reverse("call_list"), {"direction": "outbound"})) == [reminder]
+    assert rows(desk.get(reverse("call_list"), {"direction": "inbound"})) == [inbound]
+    assert rows(desk.get(reverse("call_list"), {"outcome": "voicemail"})) == [reminder]
+    response = desk.get(reverse("call_list"), {"direction": "sideways\u0000"})
+    assert "Unknown direction" in response.content.decode() and len(rows(response)) == 2
+    detail = desk.get(reverse("call_detail", args=[reminder.pk])).content.decode()
+    assert "<h1>Call to Imran Qureshi</h1>" in detail and "Outbound (the clinic called)" in detail
+
+
 def test_bad_filter_values_say_so_and_do_not_break_the_page(desk):
     CallFactory()
     response = desk.get(reverse("call_list"), {"from": "next tuesday", "outcome": "exploded",
@@ -146,9 +163,9 @@ def test_the_list_costs_the_same_queries_for_5_calls_as_for_a_full_page(desk):
         response = desk.get(reverse("call_list"))
     assert len(rows(response)) == PAGE_SIZE
     assert len(full) == len(small), [q["sql"] for q in full.captured_queries]
-    # User, role check, the shell's clinic profile and nav, then count + one page
-    # with patient, appointment and provider joined.
-    assert len(full) <= 7, [q["sql"] for q in full.captured_queries]
+    # User, role check, the shell's clinic profile and nav (with its open
+    # call-backs), then count + one page with patient, appointment and provider joined.
+    assert len(full) <= 8, [q["sql"] for q in full.captured_queries]
 
 
 def test_a_call_reads_as_a_conversation_with_its_figures(desk, monday):

@@ -1,6 +1,6 @@
 """`manage.py setup_telephony` against a stand-in for LiveKit's SIP service.
 
-`FakeSip` implements the six `api.sip` methods the set-up calls, keeps the
+`FakeSip` implements the `api.sip` methods the set-up and reminder calls use, keeps the
 trunks and rules it was given like LiveKit would, and records every write, so
 a test can tell "created", "updated" and "left alone" apart.
 """
@@ -26,6 +26,9 @@ class FakeSip:
     def __init__(self):
         self.trunks: dict[str, api.SIPInboundTrunkInfo] = {}
         self.rules: dict[str, api.SIPDispatchRuleInfo] = {}
+        self.outbound: dict[str, api.SIPOutboundTrunkInfo] = {}
+        self.dialled: list[api.CreateSIPParticipantRequest] = []
+        self.unanswered = False
         self.writes: list[str] = []
 
     async def list_inbound_trunk(self, request):
@@ -61,6 +64,35 @@ class FakeSip:
         self.rules[rule_id].sip_dispatch_rule_id = rule_id
         self.writes.append(f"update rule {rule_id}")
         return _copy(self.rules[rule_id])
+
+
+    # Outbound: the trunk reminder calls use, and the calls placed on it.
+
+    async def list_outbound_trunk(self, request):
+        return api.ListSIPOutboundTrunkResponse(items=[_copy(t) for t in self.outbound.values()])
+
+    async def create_outbound_trunk(self, request):
+        trunk = _copy(request.trunk)
+        trunk.sip_trunk_id = f"ST_out_{len(self.outbound) + 1}"
+        self.outbound[trunk.sip_trunk_id] = trunk
+        self.writes.append(f"create outbound trunk {trunk.sip_trunk_id}")
+        return _copy(trunk)
+
+    async def update_outbound_trunk(self, trunk_id, trunk):
+        assert trunk_id in self.outbound
+        self.outbound[trunk_id] = _copy(trunk)
+        self.outbound[trunk_id].sip_trunk_id = trunk_id
+        self.writes.append(f"update outbound trunk {trunk_id}")
+        return _copy(self.outbound[trunk_id])
+
+    async def create_sip_participant(self, request, **kwargs):
+        """Rings: answered unless `unanswered`, which fails as LiveKit does when nobody picks up."""
+        self.dialled.append(_copy(request))
+        if self.unanswered:
+            raise api.TwirpError("unavailable", "callee did not answer", status=503,
+                                 metadata={"sip_status_code": "480", "sip_status": "Temporarily Unavailable"})
+        return api.SIPParticipantInfo(participant_identity=request.participant_identity,
+                                      room_name=request.room_name, sip_call_id="SCL_1")
 
 
 def _copy(message):
@@ -199,3 +231,37 @@ def test_an_unreachable_livekit_is_a_one_line_error(settings):
     settings.SIP_TRUNK_NUMBER = NUMBER
     with pytest.raises(CommandError, match=f"Could not reach LiveKit at ws://127.0.0.1:{port}"):
         run()
+
+
+@pytest.mark.django_db
+def test_outbound_number_creates_then_keeps_then_updates_the_outbound_trunk(livekit):
+    output = run("--outbound-number", "042 35761234", "--outbound-address", "clinic.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "pw")
+    [trunk] = livekit.outbound.values()
+    assert (trunk.name, trunk.address, list(trunk.numbers)) == (
+        telephony.OUTBOUND_TRUNK_NAME, "clinic.pstn.twilio.com", [NUMBER])
+    assert (trunk.auth_username, trunk.auth_password) == ("clinic", "pw")
+    assert f"outbound trunk {trunk.sip_trunk_id}: created (calls out as {NUMBER} via clinic.pstn.twilio.com" in output
+    writes = list(livekit.writes)
+    output = run("--outbound-number", "+924235761234", "--outbound-address", "clinic.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "pw")
+    assert livekit.writes == writes and output.count(": unchanged") == 3
+    output = run("--outbound-number", "+924235761234", "--outbound-address", "clinic2.pstn.twilio.com",
+                 "--outbound-auth-username", "clinic", "--outbound-auth-password", "new")
+    assert list(livekit.outbound) == [trunk.sip_trunk_id]
+    assert livekit.outbound[trunk.sip_trunk_id].address == "clinic2.pstn.twilio.com"
+    assert f"outbound trunk {trunk.sip_trunk_id}: updated" in output
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args, message", [
+    (["--outbound-number", "12"], "outbound number '12' is not usable"),
+    (["--outbound-number", "+924235761234"], "--outbound-address must be your SIP provider's host"),
+    (["--outbound-number", "+924235761234", "--outbound-address", "sip:me@evil host"], "--outbound-address"),
+    (["--outbound-number", "+924235761234", "--outbound-address", "a.example", "--outbound-auth-username", "x"],
+     "both --outbound-auth-username and --outbound-auth-password"),
+])
+def test_bad_outbound_options_are_refused_before_anything_changes(livekit, args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert livekit.writes == []

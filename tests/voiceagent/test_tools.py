@@ -6,6 +6,7 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from livekit.agents import ToolError
 
@@ -92,8 +93,14 @@ async def test_refused_booking_offers_alternatives_and_counts_failures(desk_for,
     assert "already booked at 10:00" in str(refused.value) and "Offer these instead" in str(refused.value)
     assert "offer to transfer" not in str(refused.value)
     desk.context.failures = FAILURES_BEFORE_TRANSFER - 1
-    with pytest.raises(ToolError, match="offer to transfer them to a member of staff"):
+    with time_machine.travel(local_dt(monday, 10), tick=True), \
+            pytest.raises(ToolError, match="offer to transfer them to a member of staff"):
         await desk.find_free_times("Dr Nobody")
+    # After hours nobody answers a transfer: a message is offered instead.
+    with time_machine.travel(local_dt(monday, 20), tick=True), pytest.raises(ToolError) as refused:
+        await desk.find_free_times("Dr Nobody")
+    assert "offer to transfer" not in str(refused.value)
+    assert "«I'm sorry this is taking a while. Would you like me to take a message" in str(refused.value)
 
 
 async def test_identification_needs_birth_date_when_on_file(desk_for, clinic):

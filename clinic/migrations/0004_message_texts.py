@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0002_roles'),
+        ('clinic', '0003_transfer_hours'),
     ]
 
     operations = [

@@ -1,0 +1,205 @@
+"""Reminder calls: the phone agent rings a patient about an appointment (LiveKit SIP outbound).
+
+`place_reminder_call(appointment_id)` is what the background queue calls
+(for patients who prefer a call, and for Pending bookings). It checks the
+appointment still wants a call, takes one of `REMINDER_CALLS_AT_ONCE` lines,
+opens the outbound `Call` record and asks LiveKit to dispatch this agent to
+a new room with a small job description (`ReminderJob`: ids only, no name,
+number or time, since dispatch metadata passes through LiveKit). The job
+(voiceagent.agent) reads the rest from the database, dials the patient on
+the outbound trunk `setup_telephony --outbound-number` made (`dial_request`)
+and holds the conversation; it frees the line when the call ends.
+
+Two exceptions tell the queue what to do next: `LinesBusy` (try again
+later) and `NotCalling` (do not: the visit is gone, confirmed, or the
+attempts are used up; the message says which).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.utils import timezone
+from livekit import api
+
+from patients.phone import mask_phone
+from scheduling.models import OPEN_STATUSES, Appointment
+from voiceagent import calls, telephony
+from voiceagent.context import redis_client
+from voiceagent.models import Call
+
+log = logging.getLogger(__name__)
+
+PURPOSE_REMINDER = "reminder"
+ROOM_PREFIX = "reminder-"
+# How long the patient's phone rings before the call counts as not answered.
+RING_SECONDS = 40
+# A line is held at most this long past the ringing, in case a job dies without freeing it.
+LINE_MARGIN_SECONDS = 120
+
+
+class OutboundError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class LinesBusy(OutboundError):
+    """Every reminder line is in use: try this appointment again later."""
+
+
+class NotCalling(OutboundError):
+    """This appointment gets no call (now or later); the message says why."""
+
+
+@dataclass(frozen=True)
+class ReminderJob:
+    """The job's description, carried as LiveKit dispatch metadata."""
+
+    appointment_id: int
+    call_id: int
+    trunk_id: str
+    purpose: str = PURPOSE_REMINDER
+
+    def metadata(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_metadata(cls, raw: str | None) -> ReminderJob | None:
+        """The reminder job in a dispatch's metadata; None for anything else (an inbound call has none)."""
+        try:
+            data = json.loads(raw or "")
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("purpose") != PURPOSE_REMINDER:
+            return None
+        appointment_id, call_id, trunk_id = data.get("appointment_id"), data.get("call_id"), data.get("trunk_id")
+        if not (isinstance(appointment_id, int) and isinstance(call_id, int) and isinstance(trunk_id, str)
+                and trunk_id):
+            return None
+        return cls(appointment_id=appointment_id, call_id=call_id, trunk_id=trunk_id)
+
+
+def dial_request(job: ReminderJob, *, room: str, number: str) -> api.CreateSIPParticipantRequest:
+    """Ring the patient on the outbound trunk into the call's room; answered or not decides the outcome."""
+    return api.CreateSIPParticipantRequest(
+        sip_trunk_id=job.trunk_id,
+        sip_call_to=number,
+        room_name=room,
+        participant_identity=f"patient-{job.appointment_id}",
+        participant_name="Patient",
+        wait_until_answered=True,
+        ringing_timeout=_duration(RING_SECONDS),
+        max_call_duration=_duration(settings.CALL_MAX_MINUTES * 60),
+    )
+
+
+def _duration(seconds: int):
+    from google.protobuf.duration_pb2 import Duration
+
+    return Duration(seconds=seconds)
+
+
+# --- lines: how many reminder calls run at once -------------------------------------
+
+def _lines_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:reminder-lines"
+
+
+# Atomic check-and-take: drop lines whose holder died, then take one if fewer than the limit are held.
+_TAKE_LINE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+return 1
+"""
+
+
+async def take_line(room: str) -> bool:
+    client = redis_client()
+    try:
+        now = time.time()
+        held_until = now + RING_SECONDS + settings.CALL_MAX_MINUTES * 60 + LINE_MARGIN_SECONDS
+        return bool(await client.eval(_TAKE_LINE, 1, _lines_key(), now, settings.REMINDER_CALLS_AT_ONCE,
+                                      held_until, room))
+    finally:
+        await client.aclose()
+
+
+async def free_line(room: str) -> None:
+    client = redis_client()
+    try:
+        await client.zrem(_lines_key(), room)
+    except Exception as exc:  # noqa: BLE001 - the line frees itself when its time is up
+        log.warning("reminder line of %s not freed (%s)", room, type(exc).__name__)
+    finally:
+        await client.aclose()
+
+
+# --- placing a call -------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def livekit_api() -> AsyncIterator[api.LiveKitAPI]:
+    """LiveKit's API for the configured server (tests replace this function)."""
+    lk = api.LiveKitAPI(url=settings.LIVEKIT_URL, api_key=settings.LIVEKIT_API_KEY,
+                        api_secret=settings.LIVEKIT_API_SECRET)
+    try:
+        yield lk
+    finally:
+        await lk.aclose()
+
+
+def _reminder_target(appointment_id: int) -> Appointment:
+    """The appointment, when it still wants a reminder call; NotCalling says why not."""
+    appointment = Appointment.objects.select_related("patient").filter(pk=appointment_id).first()
+    if appointment is None:
+        raise NotCalling(f"Appointment {appointment_id} no longer exists.")
+    if appointment.status not in OPEN_STATUSES or appointment.start <= timezone.now():
+        raise NotCalling(f"Appointment {appointment_id} is {appointment.get_status_display().lower()} or past.")
+    if appointment.confirmed_at:
+        raise NotCalling(f"Appointment {appointment_id} is already confirmed.")
+    if not appointment.patient.phone:
+        raise NotCalling(f"The patient of appointment {appointment_id} has no phone number.")
+    placed = Call.objects.filter(direction=Call.Direction.OUTBOUND, appointment_id=appointment_id).count()
+    if placed >= settings.REMINDER_CALL_ATTEMPTS:
+        raise NotCalling(f"Appointment {appointment_id} has had its {placed} reminder calls.")
+    return appointment
+
+
+async def aplace_reminder_call(appointment_id: int) -> None:
+    appointment = await sync_to_async(_reminder_target)(appointment_id)
+    async with livekit_api() as lk:
+        trunk_id = await telephony.outbound_trunk_id(lk.sip)
+        if not trunk_id:
+            raise NotCalling("There is no outbound trunk: run manage.py setup_telephony --outbound-number.")
+        room = f"{ROOM_PREFIX}{appointment_id}-{secrets.token_hex(4)}"
+        if not await take_line(room):
+            raise LinesBusy(f"All {settings.REMINDER_CALLS_AT_ONCE} reminder lines are in use.")
+        call = await Call.objects.acreate(
+            room=room, direction=Call.Direction.OUTBOUND, caller_phone=appointment.patient.phone,
+            caller_name=appointment.patient.full_name, patient_id=appointment.patient_id,
+            appointment_id=appointment.pk, started_at=timezone.now(),
+        )
+        job = ReminderJob(appointment_id=appointment.pk, call_id=call.pk, trunk_id=trunk_id)
+        try:
+            await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
+                agent_name=settings.VOICE_AGENT_NAME, room=room, metadata=job.metadata()))
+        except Exception:
+            await free_line(room)
+            await calls.call_update(call.pk, outcome=Call.Outcome.FAILED, ended_at=timezone.now())
+            raise
+    log.info("reminder call %s placed for appointment %s (patient %s)", room, appointment_id,
+             mask_phone(appointment.patient.phone))
+
+
+def place_reminder_call(appointment_id: int) -> None:
+    """Ring the patient about this appointment (from sync code: the background queue's task)."""
+    async_to_sync(aplace_reminder_call)(appointment_id)
