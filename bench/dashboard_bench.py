@@ -32,10 +32,11 @@ CALENDAR_TARGET_MS = 100
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    common.add_size_argument(parser)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--only", choices=["calendar"], help="measure only these pages")
     args = parser.parse_args()
-    with common.large_data():
+    with common.large_data(args.size):
         run(args.runs, only=args.only)
 
 
@@ -139,6 +140,9 @@ def run(runs: int, only: str | None = None) -> None:
     if appointments:
         report("appointments list (default view)", *measure(client, appointments, runs))
         report("appointments list, page 3", *measure(client, appointments, runs, {"page": 3}))
+        names = [q for kind, q in _searches(random.Random(5)) if kind == "name part"]
+        report("appointments list, patient search", *measure(
+            client, appointments, runs, lambda i: {"q": names[i % len(names)]}))
     else:
         print("appointments list: no appointment_list URL yet, skipped")
 
@@ -159,6 +163,22 @@ def run(runs: int, only: str | None = None) -> None:
         times.append(clock.perf_counter() - t)
         queries.append(len(connection.queries))
     report("patient search as you type (table only)", times, queries)
+
+    # A patient with a long history: the page lists every appointment and call.
+    from django.db.models import Count
+
+    from scheduling.models import Appointment
+
+    busiest = (Appointment.objects.values("patient").annotate(n=Count("id")).order_by("-n").first() or {})
+    if busiest:
+        url = url_or_none("patient_detail", busiest["patient"])
+        report(f"patient page ({busiest['n']} appointments)", *measure(client, url, runs))
+    calls = url_or_none("call_list")
+    if calls:
+        report("calls list", *measure(client, calls, runs))
+        report("calls list, caller search", *measure(
+            client, calls, runs, lambda i: {"q": searches[i % len(searches)][1]}))
+    report("live calls", *measure(client, url_or_none("live_calls"), runs))
 
 
 if __name__ == "__main__":

@@ -26,9 +26,10 @@ from scheduling.selectors import find_free_times  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    common.add_size_argument(parser)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    with common.large_data():
+    with common.large_data(args.size):
         run(args.runs)
 
 

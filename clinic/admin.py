@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.shortcuts import redirect
 
 from clinic.forms import LockoutAdminAuthenticationForm
+from clinic.hygiene import SafeInputAdmin
 from clinic.models import ClinicProfile
 from patients.phone import normalize_phone
 
@@ -37,7 +38,7 @@ class ClinicProfileForm(forms.ModelForm):
 
 
 @admin.register(ClinicProfile)
-class ClinicProfileAdmin(admin.ModelAdmin):
+class ClinicProfileAdmin(SafeInputAdmin, admin.ModelAdmin):
     """One profile per installation: no add or delete, the list goes straight to it."""
 
     form = ClinicProfileForm

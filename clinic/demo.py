@@ -77,6 +77,8 @@ class Size:
 
 DEMO = Size(patients=220, appointments=0, providers=len(DEMO_PROVIDERS), days_back=14, days_ahead=16)
 LARGE = Size(patients=50_000, appointments=100_000, providers=50, days_back=240, days_ahead=59)
+# A clinic group's two years: ten times the patients and appointments of LARGE.
+XLARGE = Size(patients=500_000, appointments=1_000_000, providers=50, days_back=670, days_ahead=59)
 
 
 def _phone(rng: random.Random) -> str:
@@ -174,9 +176,10 @@ def _appointments(rng, schedules, patients, first: date, last: date, fill: float
         day += timedelta(days=1)
 
 
-def _patients(rng: random.Random, count: int) -> list[Patient]:
-    rows, seen, phones = [], set(), []
-    while len(rows) < count:
+def _patients(rng: random.Random, count: int):
+    """`count` made-up patients, one at a time (half a million would not fit in memory as objects)."""
+    made, seen, phones = 0, set(), []
+    while made < count:
         name = _name(rng)
         # About one patient in eight is booked under a relative's number.
         phone = rng.choice(phones) if phones and rng.random() < 0.12 else _phone(rng)
@@ -185,8 +188,8 @@ def _patients(rng: random.Random, count: int) -> list[Patient]:
         seen.add((name.lower(), phone))
         phones.append(phone)
         dob = date(1950, 1, 1) + timedelta(days=rng.randrange(70 * 365)) if rng.random() < 0.7 else None
-        rows.append(Patient(full_name=name, phone=phone, date_of_birth=dob))
-    return rows
+        made += 1
+        yield Patient(full_name=name, phone=phone, date_of_birth=dob)
 
 
 def _call_time(rng: random.Random, now: datetime, tz) -> datetime:
@@ -333,23 +336,35 @@ def seed_demo(*, seed: int = 7, now: datetime | None = None) -> dict[str, int]:
             "appointments": len(appointments), "calls": len(calls)}
 
 
-def seed_large(*, seed: int = 11, now: datetime | None = None, log=print) -> dict[str, int]:
-    """Grow the database to the benchmark size (LARGE), on top of the demo clinic."""
+def seed_large(*, size: Size = LARGE, seed: int = 11, now: datetime | None = None, log=print,
+               progress=None) -> dict[str, int]:
+    """Grow the database to a benchmark size (LARGE or XLARGE), on top of the demo clinic.
+
+    `progress(what, done, total)` is told after every batch, for a progress bar.
+    Rows go in batches of BATCH, each its own transaction, so memory stays flat
+    and a long run shows its progress.
+    """
     created = seed_demo(now=now)
     rng = random.Random(seed)
     now = now or timezone.now()
     today = timezone.localdate(now)
+    progress = progress or (lambda what, done, total: None)
+    busy = size is XLARGE
 
-    missing = LARGE.providers - Provider.objects.count()
+    missing = size.providers - Provider.objects.count()
     new_providers = []
     for i in range(max(missing, 0)):
         start = time(rng.choice([8, 9, 10]))
-        hours = {d: [(start, time(13)), (time(14), time(17 + rng.randint(0, 2)))]
-                 for d in rng.sample(range(6), rng.choice([4, 5, 5, 6]))}
+        if busy:
+            # A million visits in two years is 27 a provider a day: long days, six a week, short slots.
+            hours = {d: [(time(8), time(13)), (time(14), time(19 + rng.randint(0, 1)))] for d in range(6)}
+        else:
+            hours = {d: [(start, time(13)), (time(14), time(17 + rng.randint(0, 2)))]
+                     for d in rng.sample(range(6), rng.choice([4, 5, 5, 6]))}
         provider = Provider.objects.create(
             name=f"Dr {_name(rng)}", specialty=rng.choice(["General practice", "Paediatrics", "Dermatology",
                                                            "Cardiology", "Gynaecology", "ENT"]),
-            appointment_minutes=rng.choice([15, 20, 30, 30]),
+            appointment_minutes=rng.choice([10, 15, 15, 20] if busy else [15, 20, 30, 30]),
         )
         WorkingHours.objects.bulk_create(
             WorkingHours(provider=provider, weekday=d, start_time=a, end_time=b)
@@ -358,28 +373,39 @@ def seed_large(*, seed: int = 11, now: datetime | None = None, log=print) -> dic
         new_providers.append((provider, hours))
     log(f"providers: {Provider.objects.count()}")
 
-    missing = LARGE.patients - Patient.objects.count()
+    missing = size.patients - Patient.objects.count()
     if missing > 0:
-        Patient.objects.bulk_create(_patients(rng, missing), batch_size=5000)
+        _insert(Patient, _patients(rng, missing), missing, "patients", progress)
     log(f"patients: {Patient.objects.count()}")
 
-    missing = LARGE.appointments - Appointment.objects.count()
+    missing = size.appointments - Appointment.objects.count()
     if missing > 0 and new_providers:
         closures = list(Closure.objects.all())
         patient_ids = list(Patient.objects.values_list("pk", flat=True))
         schedules = [_schedule(p, h, closures) for p, h in new_providers]
         slots_per_day = sum(len(day_grid(s, today + timedelta(days=d), timezone.get_default_timezone()))
                             for s in schedules for d in range(7)) / 7
-        days = LARGE.days_back + LARGE.days_ahead + 1
+        days = size.days_back + size.days_ahead + 1
         fill = min(0.95, missing / (slots_per_day * days * 0.88))
-        rows = _appointments(rng, schedules, patient_ids, today - timedelta(days=LARGE.days_back),
-                             today + timedelta(days=LARGE.days_ahead), fill, now)
-        batch = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == 5000:
-                Appointment.objects.bulk_create(batch)
-                batch = []
-        Appointment.objects.bulk_create(batch)
+        rows = _appointments(rng, schedules, patient_ids, today - timedelta(days=size.days_back),
+                             today + timedelta(days=size.days_ahead), fill, now)
+        _insert(Appointment, rows, missing, "appointments", progress)
     log(f"appointments: {Appointment.objects.count()}")
     return created
+
+
+BATCH = 5000
+
+
+def _insert(model, rows, expected: int, what: str, progress) -> None:
+    batch, done = [], 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            model.objects.bulk_create(batch)
+            done += len(batch)
+            batch = []
+            progress(what, done, expected)
+    model.objects.bulk_create(batch)
+    # `expected` was an estimate (the slot grid decides how many appointments fit): end the bar full.
+    progress(what, done + len(batch), done + len(batch))

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from clinic import redis_server, roles
 from clinic.proxy import parse_networks
@@ -100,9 +101,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram search indexes (patients migration 0003); idle on SQLite
     "channels",
     "django_htmx",
     "django_tasks_db",
+    "simple_history",
     "clinic",
     "patients",
     "scheduling",
@@ -114,10 +117,14 @@ MIDDLEWARE = [
     "clinic.health.HealthCheckMiddleware",  # first: probes come by IP, over plain HTTP
     "clinic.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.security.PrivatePagesMiddleware",
+    # The signed-in user becomes the author of audit-trail records (clinic.audit).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -239,12 +246,43 @@ AUTHENTICATION_BACKENDS = ["clinic.signin.LockoutBackend"]
 LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
+# --- Sessions and security headers (README, "Security") -----------------
+# A session lasts a shift, not the framework's two weeks; signing out, or a
+# password change (Django checks the password hash on every request, the
+# live-calls socket every 15 s), ends it sooner.
+SESSION_HOURS = _int("SESSION_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Off by default because the TLS proxy may already do both; README
+# "Security" lists the values `check --deploy` wants.
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+# Django's own CSP (django.middleware.csp): scripts, styles and everything
+# else from this site only, no inline script or style, never framed. The
+# live-calls WebSocket is same-origin, which 'self' covers in connect-src.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Browser features the product never uses, switched off (clinic.security).
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
+    "microphone", "payment", "usb",
+))
 
 # --- Static files -------------------------------------------------------
 STATIC_URL = "static/"

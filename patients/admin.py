@@ -4,9 +4,11 @@ normalise the phone number and refuse a duplicate name + phone."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from simple_history.admin import SimpleHistoryAdmin
 
 from patients import services
 from patients.models import Patient
+from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
 from patients.services import PatientError
 from scheduling.models import Appointment
@@ -54,7 +56,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = PatientAdminForm
     list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
     search_fields = ["full_name", "phone", "email"]
@@ -63,7 +65,7 @@ class PatientAdmin(admin.ModelAdmin):
     inlines = [AppointmentInline]
     ordering = ["full_name"]
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_results(self, request, queryset, search_term):
         # The dashboard's search: "raza 4567" or a national "0300 1234567"
         # finds the patient stored as +923001234567 (also in autocompletes).
         if not search_term.strip():

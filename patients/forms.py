@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.urls import reverse_lazy
 
+from clinic import hygiene
 from patients.models import Patient
 
 # Leaving the name or the phone asks whether someone alike is already
@@ -24,7 +25,8 @@ class PatientForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", **SIMILAR_CHECK}),
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[hygiene.validate_birth_day],
     )
     email = forms.EmailField(label="Email", required=False)
     contact_preference = forms.ChoiceField(

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from patients.phone import format_phone
 
@@ -27,6 +28,10 @@ class Patient(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # The audit trail: who created, changed or deleted the record, when, and
+    # what it was (clinic.audit).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["full_name", "id"]

@@ -7,6 +7,7 @@ from difflib import SequenceMatcher
 
 from django.db.models import Q, QuerySet
 
+from clinic import hygiene
 from patients.models import Patient
 from patients.phone import try_normalize_phone
 
@@ -18,7 +19,7 @@ def patient_search(query: str) -> QuerySet[Patient]:
     whose number ends in 4567, however long ago he registered.
     """
     qs = Patient.objects.all()
-    for word in (query or "").split():
+    for word in hygiene.search_words(query):
         qs = qs.filter(phone_match("phone", word) or Q(full_name__icontains=word))
     return qs.order_by("full_name", "id")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -10,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from clinic import hygiene
 from patients.models import Patient
 from patients.phone import InvalidPhoneNumber, normalize_phone
 
@@ -29,16 +29,12 @@ class PatientError(Exception):
 
 
 def clean_name(raw: str) -> str:
-    name = " ".join((raw or "").split())
-    # NUL, zero-width and bidi controls: invisible in the dashboard, yet they
+    # NUL, zero-width and bidi controls are invisible in the dashboard, yet they
     # make "Ali" and "A\u200bli" two patients, or reverse how a name reads.
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise PatientError("The name has invisible or control characters; please type it again.", field="full_name")
-    if len(name) < 2:
-        raise PatientError("Please give the patient's full name.", field="full_name")
-    if len(name) > 120:
-        raise PatientError("That name is too long (120 characters at most).", field="full_name")
-    return name
+    try:
+        return hygiene.clean_name(raw)
+    except hygiene.Refused as exc:
+        raise PatientError(exc.message, field="full_name") from None
 
 
 def clean_phone(raw: str) -> str:
@@ -51,6 +47,8 @@ def clean_phone(raw: str) -> str:
 def _check_birth_date(value: date | None) -> None:
     if value and value > timezone.localdate():
         raise PatientError("The date of birth cannot be in the future.", field="date_of_birth")
+    if value and value < hygiene.FIRST_DAY:
+        raise PatientError(f"Enter a date of birth from {hygiene.FIRST_DAY.year} on.", field="date_of_birth")
 
 
 def _check_contact(preference: str, email: str) -> None:

@@ -14,9 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_safe, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
@@ -36,12 +37,16 @@ def _get_patient(pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk)
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query, search_error = request.GET.get("q", "").strip(), ""
+    try:
+        query = hygiene.clean_search(query)
+    except hygiene.Refused as exc:
+        query, search_error = "", exc.message
     # patient_search covers every patient, however long ago they registered.
-    patients = patient_search(query)
+    patients = patient_search(query) if not search_error else Patient.objects.none()
     if query:
         # Sort the matches, rather than walk the name index in order and test
         # every patient against the filter: a few phone digits match a handful
@@ -52,7 +57,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
     patients = patients.annotate(next_visit=Subquery(next_visit))
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"query": query, "page": page, "patients": page.object_list}
+    context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error}
     template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"
     return render(request, template, context)
 
@@ -64,7 +69,7 @@ def _age(born):
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(pk)
@@ -82,6 +87,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "past": past[:PAST_LIMIT],
         "more_past": len(past) > PAST_LIMIT,
         "calls": list(patient.calls.order_by("-started_at")[:CALLS_LIMIT]),
+        "history": audit.history_rows(patient),
     }
     template = "patients/patient_detail.html#panels" if wants_fragment(request) else "patients/patient_detail.html"
     return render(request, template, context)
@@ -180,7 +186,7 @@ def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return changed(request, message, then=reverse("patient_list"))
 
 
-@require_GET
+@require_safe
 @receptionist_required
 def patient_similar(request: HttpRequest) -> HttpResponse:
     """Look-alike patients for the name and phone typed so far (the form asks as you leave each field)."""

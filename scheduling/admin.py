@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
 
 from scheduling import services
@@ -27,14 +29,14 @@ class WorkingHoursInline(admin.TabularInline):
     fields = ["weekday", "start_time", "end_time"]
 
 
-class ClosureInline(admin.TabularInline):
+class ClosureInline(SafeInputAdmin, admin.TabularInline):
     model = Closure
     extra = 0
     fields = ["start_date", "end_date", "reason"]
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(SafeInputAdmin, admin.ModelAdmin):
     list_display = ["name", "specialty", "appointment_minutes", "is_active"]
     list_filter = ["is_active", "specialty"]
     search_fields = ["name", "specialty"]
@@ -42,7 +44,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(SafeInputAdmin, admin.ModelAdmin):
     list_display = ["__str__", "provider", "start_date", "end_date", "reason"]
     list_filter = [("provider", admin.EmptyFieldListFilter), "provider"]
     date_hierarchy = "start_date"
@@ -109,7 +111,7 @@ def _apply(modeladmin, request, queryset, status: str) -> None:
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = AppointmentAdminForm
     list_display = ["start", "end", "patient", "provider", "status", "source", "reason"]
     list_filter = ["status", "provider", "source", ("start", admin.DateFieldListFilter)]
@@ -134,7 +136,7 @@ class AppointmentAdmin(admin.ModelAdmin):
               f"({n.detail})" if n.detail else "") for n in rows),
         ) or "none"
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
         matches = Q(patient__in=patient_search(search_term)) | Q(reason__icontains=search_term.strip())

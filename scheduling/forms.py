@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic import hygiene
 from patients.models import Patient
 from scheduling import selectors
 from scheduling.models import Appointment, Provider
@@ -61,6 +62,9 @@ class AppointmentFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "filter_%s")
         super().__init__(*args, **kwargs)
+
+    def clean_q(self) -> str:
+        return hygiene.cleaned(hygiene.clean_search, self.cleaned_data.get("q"))
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort") or ""
@@ -116,6 +120,7 @@ class AppointmentForm(forms.Form):
     )
     new_date_of_birth = forms.DateField(
         label="Date of birth (optional)", required=False, widget=DateInput(), error_messages=DATE_ERRORS,
+        validators=[hygiene.validate_birth_day],
     )
     # After a look-alike patient was pointed out: book for them instead (a
     # button's value), or confirm the new one is someone else.
@@ -125,7 +130,8 @@ class AppointmentForm(forms.Form):
         queryset=Provider.objects.none(), empty_label="Choose a provider",
         error_messages={"required": "Choose a provider.", "invalid_choice": "Choose one of the listed providers."},
     )
-    date = forms.DateField(widget=DateInput(), error_messages={"required": "Choose a date.", **DATE_ERRORS})
+    date = forms.DateField(widget=DateInput(), error_messages={"required": "Choose a date.", **DATE_ERRORS},
+                           validators=[hygiene.validate_day])
     time = forms.TimeField(
         input_formats=["%H:%M", "%H:%M:%S"],
         error_messages={"required": "Choose one of the free times.", "invalid": "Enter the time as HH:MM, for example 09:30."},
@@ -153,6 +159,13 @@ class AppointmentForm(forms.Form):
     @property
     def is_new(self) -> bool:
         return self.appointment is None
+
+    def clean_new_name(self) -> str:
+        name = self.cleaned_data.get("new_name")
+        return hygiene.cleaned(hygiene.clean_name, name) if name else ""
+
+    def clean_reason(self) -> str:
+        return hygiene.cleaned(hygiene.clean_reason, self.cleaned_data.get("reason"))
 
     def clean_patient(self) -> Patient | None:
         pk = self.cleaned_data.get("patient")

@@ -2,6 +2,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 
 # The longest appointment a provider may have; scheduling.selectors relies on
@@ -127,6 +128,10 @@ class Appointment(models.Model):
     # Nullable (empty until confirmed) so that SQLite adds the column in place
     # and keeps the overlap triggers of migration 0002.
     confirmed_via = models.CharField(max_length=20, choices=Source.choices, null=True, blank=True)
+
+    # The audit trail: who booked, moved, cancelled or deleted it, when, and
+    # what changed (clinic.audit).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["start", "id"]

@@ -22,6 +22,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from clinic import hygiene
 from patients.models import Patient
 from scheduling import availability, selectors
 from scheduling.availability import Problem, Rules, Slot
@@ -160,6 +161,19 @@ def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -
 def _require_aware(start: datetime) -> None:
     if timezone.is_naive(start):
         raise ValueError("appointment times must be timezone-aware")
+    try:
+        # Year 1 or 9999 would overflow the day's arithmetic (and UTC) further
+        # on; the booking horizon itself is the availability rule's to refuse.
+        hygiene.check_day(start.replace(tzinfo=None), latest=hygiene.NO_OVERFLOW_DAY)
+    except hygiene.Refused as exc:
+        raise BookingError(exc.message, code="date_range") from None
+
+
+def _clean_reason(reason: str) -> str:
+    try:
+        return hygiene.clean_reason(reason)
+    except hygiene.Refused as exc:
+        raise BookingError(exc.message, code="reason") from None
 
 
 def _lock_provider(provider: Provider) -> Provider:
@@ -240,13 +254,14 @@ def appointment_book(
     """Book `patient` with `provider` at `start` for the provider's appointment length."""
     if status not in (Status.BOOKED, Status.PENDING):
         raise BookingError("A new appointment is either booked or pending.", code="status")
+    reason = _clean_reason(reason)
     with transaction.atomic():
         provider = _lock_provider(provider)
         rules = selectors.booking_rules(now=now)
         end = _check_slot(provider=provider, start=start, rules=rules)
         appointment = Appointment(
             patient=patient, provider=provider, start=start, end=end,
-            status=status, reason=(reason or "").strip()[:255], source=source,
+            status=status, reason=reason, source=source,
         )
         return _save(appointment, action="booked")
 
@@ -460,13 +475,13 @@ def appointment_edit(
 
     All or nothing: a refused move leaves the status and reason untouched too.
     """
+    reason = _clean_reason(reason)
     with transaction.atomic():
         original_status = appointment.status
         if provider.pk != appointment.provider_id or start != appointment.start:
             appointment = appointment_reschedule(appointment=appointment, start=start, provider=provider, now=now)
         if status != original_status:
             appointment = appointment_set_status(appointment=appointment, status=status, now=now)
-        reason = (reason or "").strip()[:255]
         if reason != appointment.reason:
             appointment.reason = reason
             appointment.save(update_fields=["reason", "updated_at"])

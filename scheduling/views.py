@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_safe, require_http_methods, require_POST
 
+from clinic import audit, hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, next_url, refused, wants_fragment
 from clinic.spreadsheet import csv_response
@@ -96,7 +97,7 @@ def with_actions(appointments, *, now: datetime | None = None):
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def appointment_list(request: HttpRequest) -> HttpResponse:
     form = AppointmentFilterForm(request.GET)
     f = form.filters()
@@ -166,6 +167,7 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         "error": error,
         "picks": _picks(alternatives) if alternatives else [],
         "similar": similar,
+        "history": audit.history_rows(appointment) if appointment else [],
         **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
                         chosen=values.get("time")),
@@ -253,7 +255,7 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def appointment_slots(request: HttpRequest) -> HttpResponse:
     """The time picker's options for a provider and a day (re-read on every change)."""
     provider_id = request.GET.get("provider", "")
@@ -273,7 +275,11 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
 
 def _picker_context(query: str, selected: Patient | str | None) -> dict:
     """Up to ten patients matching `query`, with the one already picked kept on screen."""
-    query = (query or "").strip()
+    query, note = (query or "").strip(), ""
+    try:
+        query = hygiene.clean_search(query)
+    except hygiene.Refused as exc:
+        query, note = "", exc.message
     matches = list(patient_search(query)[:PICKER_LIMIT]) if query else []
     picked = selected if isinstance(selected, Patient) else None
     if isinstance(selected, str) and selected.isdigit():
@@ -282,11 +288,11 @@ def _picker_context(query: str, selected: Patient | str | None) -> dict:
         # The search changed after a patient was picked: keep that patient on
         # screen (and chosen) rather than silently dropping the choice.
         matches.insert(0, picked)
-    return {"query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT}
+    return {"query": query, "matches": matches, "picked": picked, "limit": PICKER_LIMIT, "search_note": note}
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def patient_picker(request: HttpRequest) -> HttpResponse:
     """The patients matching the search box, as radio buttons of the booking form."""
     context = _picker_context(request.GET.get("patient_query", ""), request.GET.get("patient", ""))
@@ -394,7 +400,7 @@ def _export_rows(qs: QuerySet[Appointment]):
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def appointment_export(request: HttpRequest) -> HttpResponse:
     """The appointment list as CSV: every row the filters select, not only the page on screen."""
     f = AppointmentFilterForm(request.GET).filters()
@@ -410,7 +416,7 @@ def _day_list(day: date, provider: Provider | None) -> QuerySet[Appointment]:
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def day_list(request: HttpRequest) -> HttpResponse:
     """The day's list per provider (or everyone's), to print or download as CSV."""
     day = parse_day(request.GET.get("date")) or timezone.localdate()
@@ -471,7 +477,7 @@ def _calendar_links(view: str, day: date, provider_id: int | None) -> dict:
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def calendar(request: HttpRequest) -> HttpResponse:
     """A day with one column per provider, or a provider's week; appointments, gaps and breaks to scale."""
     day = parse_day(request.GET.get("date")) or timezone.localdate()
@@ -511,7 +517,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def next_free(request: HttpRequest) -> HttpResponse:
     """The booking dialog's "Next free time with anyone": the first free times from the chosen day on."""
     day = parse_day(request.GET.get("date"))

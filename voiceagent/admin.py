@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 
+from clinic.hygiene import SafeInputAdmin
 from patients.selectors import phone_match
 from voiceagent.models import Call, Callback
 
@@ -19,7 +20,7 @@ SPEAKERS = {"user": "Caller", "assistant": "Agent"}
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(SafeInputAdmin, admin.ModelAdmin):
     list_display = ["started_at", "direction", "caller", "patient", "outcome", "duration", "turns", "first_audio"]
     list_display_links = ["started_at", "caller"]
     list_filter = ["direction", "outcome", "language", "started_at"]
@@ -51,8 +52,8 @@ class CallAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # ...and editing it would falsify that account; managers may view and delete
 
-    def get_search_results(self, request, queryset, search_term):
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+    def search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().search_results(request, queryset, search_term)
         # "0300 1234567" is stored as +923001234567: every word that is part
         # of a number must be in it, as on the dashboard's Calls page.
         words = [phone_match("caller_phone", word) for word in search_term.split()]

@@ -34,7 +34,7 @@ from livekit.agents.voice.generation import update_instructions
 
 from clinic.models import ClinicProfile
 from patients.phone import mask_phone, try_normalize_phone
-from voiceagent import calls, languages, prompts, spoken
+from voiceagent import calls, languages, outbound, prompts, spoken
 from voiceagent.context import (
     CallContext, ContextStore, profile_load, profile_refresh, redis_client,
 )
@@ -348,25 +348,56 @@ class Receptionist(Agent):
         return "Say a short, warm goodbye and nothing else."
 
 
+class ReminderCaller(Receptionist):
+    """The receptionist on a reminder call the clinic placed: the same desk, two more tools."""
+
+    @function_tool
+    async def confirm_appointment(self, ctx: RunContext[FrontDesk]) -> str:
+        """Record that the identified patient will come to the appointment this call is about.
+
+        Only after identify_patient has confirmed the patient and they said they will come.
+        """
+        return await self._timed(self.desk.confirm_reminder())
+
+    @function_tool
+    async def voicemail_reached(self, ctx: RunContext[FrontDesk]) -> None:
+        """A voicemail greeting or answering machine answered, not a person: leaves a short message and hangs up."""
+        ctx.disallow_interruptions()
+        words = await self._timed(self.desk.voicemail())
+        handle = self.session.say(words, allow_interruptions=False)
+        # Hang up once the message is out. No result: the model is not asked for another reply.
+        handle.add_done_callback(lambda _: self.session.shutdown())
+
+
 # --- building a call -------------------------------------------------------------
 
-async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None = None) -> FrontDesk:
-    """Everything a call needs before the first word: record, live panel, context, caller profile."""
+async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None = None,
+                    reminder: outbound.Reminder | None = None) -> FrontDesk:
+    """Everything a call needs before the first word: record, live panel, context, caller profile.
+
+    With `reminder`, the call is one the clinic placed: `caller_id` is the
+    number we rang, and the record (opened by outbound.place_reminder_call)
+    keeps the patient it was for.
+    """
     e164 = try_normalize_phone(caller_id if isinstance(caller_id, str) else "")
     client = redis_client()
     clinic = await ClinicProfile.aload()
     profile = await profile_load(e164, client, room=room) if e164 else None
     name = profile.name if profile and profile.returning else ""
+    if reminder:
+        name = reminder.patient_name
     # A caller we have heard before is greeted in their language; anyone else in the first one listed.
     language = languages.usable(profile.language if profile else "") or languages.fallback()
-    call = await calls.call_open(room=room, caller_phone=e164, caller_name=name, language=language)
+    call = await calls.call_open(room=room, caller_phone=e164, caller_name=name, language=language,
+                                 patient_id=reminder.patient_id if reminder else None)
     live = await LiveCall.start(room, caller_phone=e164, caller_name=name)
     store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164),
                                      language=language), client)
     await store.save()
-    log.info("call %s: answered (caller %s, %s, %s)", room, mask_phone(e164), "returning" if name else "new",
-             language)
-    desk = FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer)
+    log.info("call %s: %s (caller %s, %s, %s)", room, "answered our reminder call" if reminder else "answered",
+             mask_phone(e164), "returning" if name else "new", language)
+    desk = FrontDesk(store=store, live=live, call_id=call.pk, clinic=clinic, profile=profile, transfer=transfer,
+                     reminder=reminder)
     desk.prefetch()
     return desk
 
@@ -380,6 +411,15 @@ def receptionist(desk: FrontDesk) -> Receptionist:
         text += (f"\nThe caller is probably {name}, a returning patient. Confirm whether the call is about "
                  "them before using their name for a booking.\n")
     remembered = bool(desk.profile and languages.usable(desk.profile.language))
+    if desk.reminder:
+        # Whoever answers hears no name and nothing about the visit until the identity check.
+        text = prompts.instructions(clinic=desk.clinic, caller_phone=ctx.caller_phone, from_caller_id=True,
+                                    reminder=True)
+        hello = prompts.LINES[ctx.language]["hello"][spoken.part_of_day(timezone.localtime().time())]
+        greeting = [prompts.line(ctx.language, "reminder_greeting", hello=hello, clinic=desk.clinic.name)]
+        greeting += [] if remembered else [prompts.line(code, "offer") for code in languages.caller_languages()
+                                           if code != ctx.language]
+        return ReminderCaller(desk, instructions=text, greeting=greeting)
     greeting = prompts.greeting(
         clinic=desk.clinic, language=ctx.language, caller_name=name,
         part_of_day=spoken.part_of_day(timezone.localtime().time()),
@@ -559,7 +599,9 @@ class CallRun:
         desk, ctx = self.desk, self.desk.context
         await desk.close()
         outcome = ctx.outcome or (Call.Outcome.FAILED if failed else Call.Outcome.INFO)
-        fields = {"caller_phone": ctx.caller_phone, "patient_id": ctx.patient_id}
+        # A reminder call stays on record as the call to the patient we rang, identified or not.
+        fields = {"caller_phone": ctx.caller_phone,
+                  "patient_id": ctx.patient_id or (desk.reminder.patient_id if desk.reminder else None)}
         if ctx.patient_name:
             fields["caller_name"] = ctx.patient_name
         if ctx.appointment_id:
@@ -572,6 +614,8 @@ class CallRun:
         await desk.live.end()
         await desk.store.delete()
         await desk.store.close()
+        if desk.reminder:
+            await outbound.free_line(ctx.room)
         await close_db()
         log.info("call %s: ended (%s, %d turns)", ctx.room, call.outcome, call.turns)
         return call
@@ -623,20 +667,37 @@ def caller_number(participant: rtc.RemoteParticipant) -> str:
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One phone call: connect, answer the SIP caller, run the conversation, record it."""
+    """One phone call: connect, answer the SIP caller (or ring the patient, for a reminder call),
+    run the conversation, record it."""
     room = room_name(ctx)
+    metadata = ctx.job.metadata
+    job = outbound.ReminderJob.from_metadata(metadata if isinstance(metadata, str) else "")
     await sync_to_async(close_old_connections)()
     await ctx.connect()
+    # Built before the call is opened (or anyone is rung): a provider client
+    # that cannot be built must not leave an "in progress" call on the live panel.
+    stt, model, tts = provider_models()
+    reminder = None
+    if job:
+        reminder = await outbound.dial_patient(ctx.api.sip, job, room=room)
+        if reminder is None:  # not answered, or no longer needed: recorded, line freed
+            await close_db()
+            ctx.shutdown(reason="reminder call not answered")
+            return
     try:
-        participant = await asyncio.wait_for(ctx.wait_for_participant(), WAIT_FOR_CALLER_SECONDS)
+        participant = await asyncio.wait_for(
+            ctx.wait_for_participant(identity=outbound.patient_identity(job) if job else None),
+            WAIT_FOR_CALLER_SECONDS)
     except asyncio.TimeoutError:
         log.warning("call %s: nobody joined; ending the job", room)
+        if job:
+            await outbound.call_ended(job, room, Call.Outcome.FAILED)
+        await close_db()
         ctx.shutdown(reason="no caller")
         return
-    # Built before the call is opened: a provider client that cannot be built
-    # must not leave an "in progress" call on the live panel.
-    stt, model, tts = provider_models()
-    desk = await open_call(room, caller_id=caller_number(participant), transfer=sip_transfer(ctx, participant, room))
+    caller_id = reminder.phone if reminder else caller_number(participant)
+    desk = await open_call(room, caller_id=caller_id, transfer=sip_transfer(ctx, participant, room),
+                           reminder=reminder)
     session = build_session(desk, llm=model, stt=stt, tts=tts, vad=ctx.proc.userdata.get("vad"))
     run = CallRun(desk, session)
     ctx.add_shutdown_callback(run.finish)

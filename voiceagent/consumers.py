@@ -11,8 +11,9 @@ expires. So the consumer also re-sends the snapshot every
 timer does not send it itself: it posts a `snapshot.refresh` message to the
 consumer's own channel, so the refresh is handled in turn with the group
 events and a snapshot never overtakes an event that came before it. On the
-same beat it checks that the session still exists and the user may still use
-the dashboard: a tab that signed out (or whose account lost the role) stops
+same beat it checks that the session still exists, was signed in with the
+account's current password and the user may still use the dashboard: a tab
+that signed out (or whose password changed, or whose account lost the role) stops
 receiving health data within `SNAPSHOT_SECONDS`.
 
 Messages the browser receives:
@@ -33,7 +34,8 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.contrib.auth import get_user_model
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
 
 from clinic.access import can_use_dashboard
 from voiceagent import livecalls
@@ -106,7 +108,11 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
         if session is None or not session.session_key or not session.exists(session.session_key):
             return False
         fresh = get_user_model().objects.filter(pk=user.pk).first()
-        return can_use_dashboard(fresh)
+        if fresh is None or not can_use_dashboard(fresh):
+            return False
+        # A password change signs the account out everywhere: the hash the
+        # session was signed in with no longer matches.
+        return constant_time_compare(session.get(HASH_SESSION_KEY, ""), fresh.get_session_auth_hash())
 
     # Group events: the dict sent to the group is exactly what the browser gets.
 

@@ -94,12 +94,16 @@ def dial_request(job: ReminderJob, *, room: str, number: str) -> api.CreateSIPPa
         sip_trunk_id=job.trunk_id,
         sip_call_to=number,
         room_name=room,
-        participant_identity=f"patient-{job.appointment_id}",
+        participant_identity=patient_identity(job),
         participant_name="Patient",
         wait_until_answered=True,
         ringing_timeout=_duration(RING_SECONDS),
         max_call_duration=_duration(settings.CALL_MAX_MINUTES * 60),
     )
+
+
+def patient_identity(job: ReminderJob) -> str:
+    return f"patient-{job.appointment_id}"
 
 
 def _duration(seconds: int):
@@ -203,3 +207,58 @@ async def aplace_reminder_call(appointment_id: int) -> None:
 def place_reminder_call(appointment_id: int) -> None:
     """Ring the patient about this appointment (from sync code: the background queue's task)."""
     async_to_sync(aplace_reminder_call)(appointment_id)
+
+
+# --- the job's side ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reminder:
+    """What the job knows about the call it makes (read from the database, not from the metadata)."""
+
+    appointment_id: int
+    patient_id: int
+    phone: str
+    patient_name: str
+
+
+def _job_target(job: ReminderJob) -> Reminder | None:
+    appointment = Appointment.objects.select_related("patient").filter(pk=job.appointment_id).first()
+    if (appointment is None or appointment.status not in OPEN_STATUSES or appointment.confirmed_at
+            or not appointment.patient.phone):
+        return None
+    return Reminder(appointment_id=appointment.pk, patient_id=appointment.patient_id,
+                    phone=appointment.patient.phone, patient_name=appointment.patient.full_name)
+
+
+async def dial_patient(sip, job: ReminderJob, *, room: str) -> Reminder | None:
+    """Ring the patient; the Reminder once they answer, None when the call ends here (recorded, line freed).
+
+    Nobody answering (LiveKit gives up after RING_SECONDS, or the line is
+    busy or refused) is a "no answer". A visit cancelled or confirmed since
+    the call was placed is not rung at all, and its record is dropped: no
+    call took place.
+    """
+    target = await sync_to_async(_job_target)(job)
+    if target is None:
+        log.info("reminder call %s: the visit no longer needs a call; not dialling", room)
+        await Call.objects.filter(pk=job.call_id).adelete()
+        await free_line(room)
+        return None
+    try:
+        await sip.create_sip_participant(dial_request(job, room=room, number=target.phone))
+    except api.TwirpError as exc:
+        log.info("reminder call %s: not answered (%s, SIP %s)", room, exc.code,
+                 (exc.metadata or {}).get("sip_status_code", "?"))
+        await call_ended(job, room, Call.Outcome.NO_ANSWER)
+        return None
+    except Exception as exc:  # noqa: BLE001 - LiveKit unreachable: the queue may try again later
+        log.warning("reminder call %s: dialling failed (%s)", room, type(exc).__name__)
+        await call_ended(job, room, Call.Outcome.FAILED)
+        return None
+    return target
+
+
+async def call_ended(job: ReminderJob, room: str, outcome: str) -> None:
+    """A reminder call that ends without a conversation: its record closed, its line freed."""
+    await calls.call_update(job.call_id, outcome=outcome, ended_at=timezone.now())
+    await free_line(room)

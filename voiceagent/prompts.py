@@ -88,6 +88,15 @@ LINES = {
                            "so that someone calls you back when we open.",
         "after_hours": "Just so you know, the clinic is closed right now and opens again {when}. I can still book, "
                        "move or cancel an appointment, or take a message.",
+        # Reminder calls (the clinic rings the patient): nothing about the visit before the identity check.
+        "reminder_greeting": "{hello}, this is {clinic} calling about an upcoming appointment. To protect the "
+                             "patient's privacy, may I have the patient's full name and date of birth, please?",
+        "reminder_visit": "Thank you. We're calling to remind you of your appointment {when} with {provider}. "
+                          "Will you be able to come?",
+        "voicemail": "Hello, this is {clinic} with a message for one of our patients. Please call us back on "
+                     "{digits}. Thank you, goodbye.",
+        "voicemail_no_number": "Hello, this is {clinic} with a message for one of our patients. Please call us "
+                               "back. Thank you, goodbye.",
         "readback_booking": "That's {name} with {provider}, {when}. Shall I book it?",
         "readback_reschedule": "Your appointment {old} with {old_provider} moves to {new} with {provider}. "
                                "Shall I move it?",
@@ -128,6 +137,14 @@ LINES = {
                            "ہوں تاکہ کلینک کھلنے پر کوئی آپ کو واپس فون کرے۔",
         "after_hours": "آپ کی اطلاع کے لیے، کلینک اس وقت بند ہے اور {when} دوبارہ کھلے گا۔ میں پھر بھی ملاقات بُک، "
                        "تبدیل یا منسوخ کر سکتی ہوں، یا آپ کا پیغام لے سکتی ہوں۔",
+        "reminder_greeting": "{hello}۔ میں {clinic} سے ایک آنے والی ملاقات کے بارے میں فون کر رہی ہوں۔ مریض کی رازداری "
+                             "کے لیے، براہ کرم مریض کا پورا نام اور تاریخ پیدائش بتائیے۔",
+        "reminder_visit": "شکریہ۔ ہم آپ کو یاد دلانے کے لیے فون کر رہے ہیں کہ آپ کی ملاقات {when} {provider} کے ساتھ "
+                          "ہے۔ کیا آپ آ سکیں گے؟",
+        "voicemail": "السلام علیکم، یہ {clinic} ہے، ہمارے ایک مریض کے لیے پیغام ہے۔ براہ کرم ہمیں {digits} پر واپس فون "
+                     "کریں۔ شکریہ، خدا حافظ۔",
+        "voicemail_no_number": "السلام علیکم، یہ {clinic} ہے، ہمارے ایک مریض کے لیے پیغام ہے۔ براہ کرم ہمیں واپس فون "
+                               "کریں۔ شکریہ، خدا حافظ۔",
         "readback_booking": "{name} کے لیے {provider} کے ساتھ {when}، کیا میں یہ وقت بُک کر دوں؟",
         "readback_reschedule": "آپ کی {old} والی ملاقات، {old_provider} کے ساتھ، {new} پر {provider} کے ساتھ "
                                "منتقل ہو جائے گی۔ کیا میں تبدیل کر دوں؟",
@@ -164,6 +181,19 @@ EMERGENCY_WORDS = re.compile(
 )
 
 
+# Added to the instructions on a reminder call (voiceagent.outbound): we rang them.
+REMINDER = """
+This call is one the clinic made: you rang {digits}, the number on file, to remind a patient of an appointment
+and ask whether they will come. You have greeted them and asked for the patient's full name and date of birth.
+Say nothing about any appointment (not the day, time, provider or reason) until identify_patient has confirmed
+the patient; then it gives you the appointment and the words to say. If they will come, call
+confirm_appointment. They may also move it (find_free_times, then reschedule_appointment) or cancel it
+(cancel_appointment), with the same read-back and yes as always. If a voicemail greeting or answering machine
+answers instead of a person, call voicemail_reached at once and say nothing yourself. If it is the wrong
+number or the patient cannot come to the phone, apologise, give no details, say goodbye and call end_call.
+"""
+
+
 def phone_line(caller_phone: str, *, from_caller_id: bool) -> str:
     if caller_phone and from_caller_id:
         return (
@@ -180,14 +210,19 @@ def phone_line(caller_phone: str, *, from_caller_id: bool) -> str:
     )
 
 
-def instructions(*, clinic, caller_phone: str, from_caller_id: bool) -> str:
-    """What stays the same for the whole call; `now` adds what changes from turn to turn."""
-    return INSTRUCTIONS.format(
+def instructions(*, clinic, caller_phone: str, from_caller_id: bool, reminder: bool = False) -> str:
+    """What stays the same for the whole call; `now` adds what changes from turn to turn.
+
+    `reminder`: a call the clinic placed to `caller_phone` (voiceagent.outbound).
+    """
+    text = INSTRUCTIONS.format(
         clinic=clinic.name,
         languages=" or ".join(SUPPORTED[code] for code in caller_languages()),
-        phone_line=phone_line(caller_phone, from_caller_id=from_caller_id),
+        phone_line=(f"{spoken_digits(caller_phone)}, the number you rang." if reminder
+                    else phone_line(caller_phone, from_caller_id=from_caller_id)),
         emergency=clinic.emergency_number,
     )
+    return text + REMINDER.format(digits=spoken_digits(caller_phone)) if reminder else text
 
 
 def now(*, moment: datetime, language: str, opening, today_hours: list[tuple[datetime, datetime]],

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from livekit.agents import ToolError
 
+from clinic import audit, hygiene
 from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
@@ -39,10 +40,11 @@ from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from scheduling.services import BookingError, say_day, say_time
 from voiceagent import calls, languages, prompts, spoken
-from voiceagent.callbacks import MESSAGE_MAX, callback_request, spoken_text
+from voiceagent.callbacks import callback_request
 from voiceagent.context import CallContext, CallerProfile, ContextStore, profile_refresh
 from voiceagent.livecalls import LiveCall, Stage
 from voiceagent.models import Call, Callback
+from voiceagent.outbound import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +61,30 @@ def _slot_text(slot_id: str, start: datetime, provider: str) -> str:
     return f"{slot_id}: {say_day(start)} at {say_time(start)} with {provider}"
 
 
-def _parse_day(raw: str) -> date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
+def _text(raw) -> str:
+    """A tool argument as text: the model may send a number, a list or nothing where text belongs."""
+    return raw.strip() if isinstance(raw, str) else ""
+
+
+def _parse_day(raw: str, latest: date) -> date | None:
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ToolError(f"'{raw}' is not a date: give the day as YYYY-MM-DD.") from None
+        return hygiene.parse_day(_text(raw), latest=latest)
+    except hygiene.Refused as exc:
+        raise ToolError(exc.message) from None
 
 
 def _parse_time(raw: str) -> time | None:
-    raw = (raw or "").strip()
+    raw = _text(raw)
     if not raw:
         return None
     try:
         return time.fromisoformat(raw)
     except ValueError:
-        raise ToolError(f"'{raw}' is not a time: give it as HH:MM on the 24-hour clock.") from None
+        raise ToolError(f"{hygiene.quote(raw)} is not a time: give it as HH:MM on the 24-hour clock.") from None
 
 
 def _parse_part(raw: str) -> PartOfDay | None:
-    raw = (raw or "").strip().lower()
+    raw = _text(raw).lower()
     if not raw or raw in ("any", "anytime", "any time"):
         return None
     try:
@@ -91,7 +95,7 @@ def _parse_part(raw: str) -> PartOfDay | None:
 
 def _find_provider(name: str, providers: list[Provider]) -> Provider | None:
     """The active provider the caller means, None for "anyone"; ToolError when unclear."""
-    words = [w for w in re.findall(r"[\w'-]+", (name or "").lower()) if w not in ("dr", "doctor", "the")]
+    words = [w for w in re.findall(r"[\w'-]+", _text(name).lower()[:hygiene.NAME_MAX]) if w not in ("dr", "doctor", "the")]
     if not words or words in (["anyone"], ["anybody"], ["any"], ["first", "available"]):
         return None
     matches = [p for p in providers if all(w in p.name.lower() for w in words)]
@@ -99,8 +103,8 @@ def _find_provider(name: str, providers: list[Provider]) -> Provider | None:
         return matches[0]
     names = ", ".join(p.name for p in (matches or providers))
     if matches:
-        raise ToolError(f"Several providers match '{name}': {names}. Ask which one.")
-    raise ToolError(f"No provider called '{name}' works here. Our providers are: {names}.")
+        raise ToolError(f"Several providers match {hygiene.quote(name)}: {names}. Ask which one.")
+    raise ToolError(f"No provider called {hygiene.quote(name)} works here. Our providers are: {names}.")
 
 
 @dataclass
@@ -113,6 +117,8 @@ class FrontDesk:
     clinic: ClinicProfile
     profile: CallerProfile | None = None
     transfer: Transfer | None = None
+    # Set on a reminder call the clinic placed (voiceagent.outbound): whom we rang, about which visit.
+    reminder: Reminder | None = None
     tool_seconds: list[tuple[str, float]] = field(default_factory=list)
     _info: asyncio.Task | None = field(default=None, repr=False)
     _providers: list[Provider] = field(default_factory=list, repr=False)
@@ -178,6 +184,8 @@ class FrontDesk:
     async def after_hours(self) -> str:
         """What the caller hears after the greeting while the clinic is closed ("" while it is open)."""
         await self._opening_prefetched()
+        if self.reminder:
+            return ""  # we rang them: our hours are not the news
         opening, _ = await self.opening(timezone.localtime())
         if opening is None or opening.is_open or opening.opens_at is None:
             return ""
@@ -290,7 +298,7 @@ class FrontDesk:
             name = clean_name(full_name)
         except PatientError as exc:
             raise await self._failed(exc.message) from None
-        dob = _parse_day(date_of_birth)
+        dob = _parse_day(date_of_birth, hygiene.NO_OVERFLOW_DAY)  # a future one: its own message below
         if dob and dob > timezone.localdate():
             raise await self._failed("That date of birth is in the future; ask the caller again.")
         match, upcoming = await sync_to_async(self._match_patient)(ctx.caller_phone, name, dob)
@@ -321,10 +329,51 @@ class FrontDesk:
             )
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
         await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
+        if self.reminder and self.reminder.patient_id == match.pk:
+            return f"Identified {match.full_name}. " + await self._reminder_visit()
         return (
             f"Identified {match.full_name}. They have {upcoming} upcoming appointment"
             f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
         )
+
+    async def _reminder_visit(self) -> str:
+        """The visit this reminder call is about, for the identified patient, under an id the tools accept."""
+        ctx = self.context
+        appointment = await Appointment.objects.select_related("provider").aget(pk=self.reminder.appointment_id)
+        appt_id = next((k for k, v in ctx.listed.items() if v == appointment.pk), None) or ctx.new_id("appt")
+        ctx.listed[appt_id] = appointment.pk
+        await self.store.save()
+        words = self._words("reminder_visit", when=self._when(appointment.start), provider=appointment.provider.name)
+        return (f"This call is about {appt_id}: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Tell them in these words: {words} If they will come, call "
+                f"confirm_appointment. To move it, find_free_times then reschedule_appointment with {appt_id}; "
+                f"to cancel it, cancel_appointment with {appt_id}.")
+
+    async def confirm_reminder(self) -> str:
+        """The identified patient says they will come to the visit this reminder call is about."""
+        self._require_verified()
+        ctx = self.context
+        if self.reminder is None or ctx.patient_id != self.reminder.patient_id:
+            raise ToolError("There is no appointment to confirm on this call for this patient.")
+        try:
+            appointment = await sync_to_async(services.appointment_confirm)(
+                self.reminder.appointment_id, by=Appointment.Source.PHONE)
+        except BookingError as exc:
+            raise await self._failed(exc.message) from None
+        ctx.appointment_id, ctx.outcome = appointment.pk, Call.Outcome.CONFIRMED
+        await self._stage(Stage.WRAPPING_UP, record={"appointment_id": appointment.pk,
+                                                     "outcome": Call.Outcome.CONFIRMED})
+        return (f"Confirmed: {say_day(appointment.start)} at {say_time(appointment.start)} with "
+                f"{appointment.provider.name}. Thank them, say goodbye and call end_call.")
+
+    async def voicemail(self) -> str:
+        """A voicemail greeting answered the reminder call: the words to leave (nothing about the visit)."""
+        ctx = self.context
+        ctx.outcome = Call.Outcome.VOICEMAIL
+        await self._stage(Stage.WRAPPING_UP, record={"outcome": Call.Outcome.VOICEMAIL})
+        digits = spoken.say_digits(spoken_digits(self.clinic.phone), ctx.language) if self.clinic.phone else ""
+        return prompts.line(ctx.language, "voicemail" if digits else "voicemail_no_number",
+                            clinic=self.clinic.name, digits=digits)
 
     @staticmethod
     def _match_patient(phone: str, name: str, dob: date | None) -> tuple[Patient | None, int]:
@@ -386,7 +435,8 @@ class FrontDesk:
 
     async def find_free_times(self, provider: str = "", day: str = "", time_of_day: str = "",
                               at: str = "") -> str:
-        wanted_day, wanted_time, part = _parse_day(day), _parse_time(at), _parse_part(time_of_day)
+        wanted_day = _parse_day(day, hygiene.last_day(self.clinic.booking_horizon_days))
+        wanted_time, part = _parse_time(at), _parse_part(time_of_day)
         if wanted_time and not wanted_day:
             raise ToolError("Ask which day they want that time on, and pass it as day.")
         today = timezone.localdate()
@@ -447,10 +497,10 @@ class FrontDesk:
         return f"{who.name} has no free time on {when}."
 
     def _offered(self, slot_id: str) -> dict:
-        slot = self.context.offered.get((slot_id or "").strip())
+        slot = self.context.offered.get(_text(slot_id))
         if slot is None:
             raise ToolError(
-                f"'{slot_id}' is not a time offered on this call. Only book a slot id that find_free_times "
+                f"{hygiene.quote(slot_id)} is not a time offered on this call. Only book a slot id that find_free_times "
                 "gave you; call it again if the caller wants another time."
             )
         return slot
@@ -464,6 +514,10 @@ class FrontDesk:
         if not ctx.caller_phone:
             raise ToolError("Ask for a phone number for the booking first (set_caller_phone).")
         start = datetime.fromisoformat(slot["start"])
+        try:
+            reason = hygiene.clean_reason(reason)
+        except hygiene.Refused as exc:
+            raise await self._failed(exc.message + " Ask for the reason in a few words, or leave it out.") from None
         if not confirmed:
             await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
             return (
@@ -476,7 +530,7 @@ class FrontDesk:
             before_write()
         await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
         try:
-            appointment = await sync_to_async(self._book)(slot, start, reason)
+            appointment = await sync_to_async(self._as_agent)(self._book, slot, start, reason)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         except PatientError as exc:
@@ -490,6 +544,11 @@ class FrontDesk:
             f"Booked: {ctx.patient_name} with {slot['provider']} on {say_day(start)} at {say_time(start)}. "
             "Tell the caller, and ask if there is anything else."
         )
+
+    def _as_agent(self, write: Callable, /, *args, **kwargs):
+        """Run one write with the audit trail naming this call as its author."""
+        with audit.acting(f"phone agent, call {self.call_id}"):
+            return write(*args, **kwargs)
 
     def _book(self, slot: dict, start: datetime, reason: str) -> Appointment:
         ctx = self.context
@@ -546,9 +605,9 @@ class FrontDesk:
 
     async def _own_appointment(self, appointment_id: str) -> Appointment:
         self._require_verified()
-        pk = self.context.listed.get((appointment_id or "").strip())
+        pk = self.context.listed.get(_text(appointment_id))
         if pk is None:
-            raise ToolError(f"'{appointment_id}' is not one of the caller's appointments: call "
+            raise ToolError(f"{hygiene.quote(appointment_id)} is not one of the caller's appointments: call "
                             "list_appointments and use an id from it.")
         try:
             # Ownership is checked again against the database, not only our ids.
@@ -575,8 +634,8 @@ class FrontDesk:
             before_write()
         try:
             provider = await Provider.objects.aget(pk=slot["provider_id"])
-            moved = await sync_to_async(services.appointment_reschedule)(
-                appointment=appointment, start=start, provider=provider)
+            moved = await sync_to_async(self._as_agent)(
+                services.appointment_reschedule, appointment=appointment, start=start, provider=provider)
         except BookingError as exc:
             raise await self._refused(exc, slot["provider_id"]) from None
         ctx = self.context
@@ -599,7 +658,7 @@ class FrontDesk:
         if before_write:
             before_write()
         try:
-            await sync_to_async(services.appointment_cancel)(appointment=appointment)
+            await sync_to_async(self._as_agent)(services.appointment_cancel, appointment=appointment)
         except BookingError as exc:
             raise await self._failed(exc.message) from None
         ctx = self.context
@@ -649,7 +708,7 @@ class FrontDesk:
             before_write()
         old_phone = ctx.caller_phone
         try:
-            patient = await sync_to_async(self._correct_patient)(change)
+            patient = await sync_to_async(self._as_agent)(self._correct_patient, change)
         except PatientError as exc:
             raise await self._failed(exc.message) from None
         ctx.pending_change, ctx.patient_name = {}, patient.full_name
@@ -696,7 +755,10 @@ class FrontDesk:
         return "The caller has been transferred to staff. Say nothing more."
 
     async def take_message(self, message: str, callback_phone: str = "") -> str:
-        text = " ".join((message or "").split())
+        try:
+            text = hygiene.clean_message(message)
+        except hygiene.Refused as exc:
+            raise await self._failed(exc.message + " Take the message again, in short.") from None
         if len(text) < 3:
             raise ToolError("Ask the caller what the message is.")
         phone = self.context.caller_phone
@@ -707,7 +769,6 @@ class FrontDesk:
                 raise ToolError(exc.message) from None
         if not phone:
             raise ToolError("Ask for a number staff can call back on, and pass it as callback_phone.")
-        text = spoken_text(text, MESSAGE_MAX)
         who = self.context.patient_name or "The caller"
         note = f"{who} asks to be called back on {phone}: {text}"
         await asyncio.gather(self._stage(Stage.WRAPPING_UP, record={"message": note}),

@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from clinic import hygiene
 from clinic.access import receptionist_required
 from clinic.htmx import changed, next_url, refused, wants_fragment
 from patients.selectors import phone_match
@@ -43,6 +44,7 @@ def _minutes_ago(started_at: str, now: datetime) -> str:
     return "just now" if minutes == 0 else f"{minutes} min ago"
 
 
+@require_safe
 @receptionist_required
 def live_calls(request):
     """Initial state of the panel; static/js/live.js applies the events that follow."""
@@ -62,10 +64,11 @@ def live_calls(request):
     })
 
 
-def _parse_day(raw: str | None) -> date | None:
+def _parse_day(raw: str | None, errors: list[str]) -> date | None:
     try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
+        return hygiene.parse_day(raw)
+    except hygiene.Refused as exc:
+        errors.append(exc.message)
         return None
 
 
@@ -76,17 +79,20 @@ def _duration(seconds: int | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+@require_safe
 @receptionist_required
 def call_list(request):
     """Calls, newest first: by date range, outcome, language, direction, and caller / patient search."""
     tz = timezone.get_current_timezone()
-    first = _parse_day(request.GET.get("from"))
-    last = _parse_day(request.GET.get("to"))
-    outcome = request.GET.get("outcome", "")
-    query = request.GET.get("q", "").strip()
     errors = []
-    if request.GET.get("from") and not first or request.GET.get("to") and not last:
-        errors.append("Dates are written like 2025-05-12.")
+    first = _parse_day(request.GET.get("from"), errors)
+    last = _parse_day(request.GET.get("to"), errors)
+    outcome = request.GET.get("outcome", "")
+    try:
+        query = hygiene.clean_search(request.GET.get("q", ""))
+    except hygiene.Refused as exc:
+        errors.append(exc.message)
+        query = ""
     if outcome and outcome not in Call.Outcome.values:
         errors.append("Unknown outcome; showing all outcomes.")
         outcome = ""
@@ -110,7 +116,7 @@ def call_list(request):
         calls = calls.filter(language=language)
     if direction:
         calls = calls.filter(direction=direction)
-    for word in query.split():
+    for word in hygiene.search_words(query):
         calls = calls.filter(
             phone_match("caller_phone", word) or Q(caller_name__icontains=word) | Q(patient__full_name__icontains=word)
         )
@@ -136,6 +142,7 @@ def call_list(request):
     })
 
 
+@require_safe
 @receptionist_required
 def call_detail(request, pk: int):
     call = get_object_or_404(Call.objects.select_related("patient", "appointment__provider"), pk=pk)
@@ -154,6 +161,7 @@ def call_detail(request, pk: int):
         "appointment_url": _url("appointment_edit", call.appointment_id),
         "transcript": transcript,
         "usage": usage,
+        "callback": Callback.objects.filter(call=call).select_related("assigned_to", "done_by").first(),
     })
 
 
@@ -170,7 +178,7 @@ CALLBACK_VIEWS = {"open": "Open", "mine": "Taken by me", "done": "Done", "all": 
 
 
 @receptionist_required
-@require_GET
+@require_safe
 def callback_list(request):
     """Callers waiting for a call back, oldest first while open; live via `callback.changed` (live.js)."""
     show = request.GET.get("show", "open")

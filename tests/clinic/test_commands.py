@@ -102,3 +102,17 @@ def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
     assert "Stopped the background worker." in rest and "Stopped the private Redis." in rest
     assert not (tmp_path / "redis.sock").exists()
     assert (tmp_path / "clinic.sqlite3").exists()
+
+
+@pytest.mark.django_db
+def test_seed_large_grows_the_clinic_to_the_size_asked_and_reports_progress():
+    from clinic import demo
+
+    size = demo.Size(patients=900, appointments=1200, providers=6, days_back=20, days_ahead=5)
+    reported = []
+    demo.seed_large(size=size, log=lambda line: None, progress=lambda *step: reported.append(step))
+    assert Provider.objects.count() == 6 and Patient.objects.count() == 900
+    assert 0.8 * 1200 <= Appointment.objects.count() <= 1.2 * 1200
+    # The bar moves per batch and ends full.
+    assert reported[-1][0] == "appointments" and reported[-1][1] == reported[-1][2] > 0
+    assert ("patients", 900 - demo.DEMO.patients, 900 - demo.DEMO.patients) in reported

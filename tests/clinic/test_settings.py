@@ -32,6 +32,8 @@ def start(**env) -> subprocess.CompletedProcess:
         ({"QUIET_HOURS": "9pm-8am"}, "QUIET_HOURS must look like 21:00-08:00 (or be off), not '9pm-8am'."),
         ({"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC1"},
          "SMS_BACKEND=twilio needs TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER."),
+        ({"SESSION_HOURS": "0"}, "SESSION_HOURS must be at least 1, not 0."),
+        ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS must be a whole number, not 'a year'."),
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(env, message):
@@ -50,3 +52,20 @@ def test_datetimes_are_aware_and_shown_in_the_clinic_zone(settings):
 
     assert settings.USE_TZ and settings.TIME_ZONE == "Asia/Karachi"
     assert timezone.is_aware(timezone.now())
+
+
+def test_check_deploy_is_clean_with_the_production_settings_the_readme_documents():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("`manage.py check --deploy` reports no issues:", 1)[1].split("```")[1]
+    documented = {}
+    for line in block.strip().splitlines():
+        name, value = line.split("#", 1)[0].strip().split("=", 1)
+        documented[name] = value.strip()
+    assert documented.pop("SECRET_KEY").startswith("<")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+        env={**clean, **documented, "SECRET_KEY": "Zq8" + "".join(chr(65 + i % 26) for i in range(60))},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout

@@ -111,15 +111,19 @@ class Conversation:
 
 @pytest.fixture
 def conversation(transfers):
-    """`async with conversation(script, caller_id=...) as convo:`; the call is recorded on exit."""
+    """`async with conversation(script, caller_id=...) as convo:`; the call is recorded on exit.
+
+    `reminder=` (a voiceagent.outbound.Reminder, with room= the reminder's room): a reminder call the clinic placed.
+    """
 
     @contextlib.asynccontextmanager
-    async def start(steps, *, caller_id: str = CALLER, room: str | None = None, max_seconds: float | None = None):
+    async def start(steps, *, caller_id: str = CALLER, room: str | None = None, max_seconds: float | None = None,
+                    reminder=None):
         from voiceagent.agent import CallRun, build_session, open_call
 
         room = room or f"call-test-{next(_rooms)}"
         llm = ScriptedLLM(steps)
-        desk = await open_call(room, caller_id=caller_id, transfer=transfers)
+        desk = await open_call(room, caller_id=caller_id, transfer=transfers, reminder=reminder)
         session = build_session(desk, llm=llm)
         run = CallRun(desk, session, max_seconds=max_seconds)
         async with session:
@@ -132,3 +136,23 @@ def conversation(transfers):
         assert not llm.exhausted, "the conversation ran past its script"
 
     return start
+
+
+@pytest.fixture
+def outbound_livekit(settings, monkeypatch):
+    """LiveKit's API as voiceagent.outbound sees it, with an outbound trunk set up; two lines, two attempts."""
+    import contextlib
+
+    from tests.voiceagent.fake_livekit import FakeLiveKit
+    from voiceagent import outbound
+
+    settings.VOICE_AGENT_NAME = "clinic-receptionist"
+    settings.REMINDER_CALLS_AT_ONCE, settings.REMINDER_CALL_ATTEMPTS = 2, 2
+    fake = FakeLiveKit()
+
+    @contextlib.asynccontextmanager
+    async def fake_api():
+        yield fake
+
+    monkeypatch.setattr(outbound, "livekit_api", fake_api)
+    return fake

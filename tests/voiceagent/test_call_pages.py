@@ -115,7 +115,7 @@ def test_bad_filter_values_say_so_and_do_not_break_the_page(desk):
                                                "language": "ur\u202e<script>"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Dates are written like" in page and "Unknown outcome" in page and "Unknown language" in page
+    assert "is not a date: write it as YYYY-MM-DD" in page and "Unknown outcome" in page and "Unknown language" in page
     assert "<script>" not in page
     assert len(rows(response)) == 1
 

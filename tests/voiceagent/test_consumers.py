@@ -27,7 +27,7 @@ def session_cookie(user) -> str:
 
 
 async def open_socket(user=None) -> tuple[WebsocketCommunicator, bool]:
-    headers = [(b"origin", b"http://localhost")]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if user is not None:
         cookie = await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
@@ -63,13 +63,50 @@ async def test_a_signed_in_user_without_the_dashboard_role_is_refused():
     await socket.disconnect()
 
 
-async def test_a_foreign_origin_is_refused(receptionist):
-    cookie = await sync_to_async(session_cookie)(receptionist)
+async def _connects(user, origin: str, host: str = "localhost", **scope) -> bool:
+    cookie = await sync_to_async(session_cookie)(user)
     socket = WebsocketCommunicator(application, URL, headers=[
-        (b"origin", b"http://evil.example"), (b"cookie", f"sessionid={cookie}".encode())])
+        (b"origin", origin.encode()), (b"host", host.encode()), (b"cookie", f"sessionid={cookie}".encode()),
+        *scope.pop("extra_headers", [])])
+    socket.scope.update(scope)
     connected, _ = await socket.connect(timeout=5)
-    assert not connected
     await socket.disconnect()
+    return connected
+
+
+async def test_a_foreign_origin_is_refused(receptionist):
+    assert not await _connects(receptionist, "http://evil.example")
+
+
+@pytest.mark.parametrize("origin, host", [
+    ("http://localhost:9999", "localhost:8000"),  # another program on an allowed host
+    ("http://localhost:8000", "localhost"),
+    ("https://localhost:8000", "localhost:8000"),  # a page of another scheme
+    ("http://localhost.evil.example:8000", "localhost:8000"),
+    ("null", "localhost:8000"),
+    ("http://localhost:8000", "evil.example:8000"),  # a host we do not serve
+])
+async def test_an_origin_with_another_scheme_host_or_port_is_refused(receptionist, origin, host):
+    assert not await _connects(receptionist, origin, host)
+
+
+async def test_the_pages_own_origin_is_accepted(receptionist):
+    assert await _connects(receptionist, "http://localhost:8000", "localhost:8000")
+    assert await _connects(receptionist, "https://localhost", "localhost", scheme="wss")
+
+
+async def test_behind_a_trusted_tls_proxy_the_https_origin_is_the_sites_own(receptionist, settings):
+    from clinic.proxy import parse_networks
+
+    settings.TRUSTED_PROXIES = parse_networks(["10.0.0.5"])
+    https = [(b"x-forwarded-proto", b"https")]
+    assert await _connects(receptionist, "https://localhost", "localhost", client=["10.0.0.5", 5000],
+                           extra_headers=https)
+    # The same claim from anyone else is not believed.
+    assert not await _connects(receptionist, "https://localhost", "localhost", client=["203.0.113.9", 5000],
+                               extra_headers=https)
+    settings.CSRF_TRUSTED_ORIGINS = ["https://clinic.example"]
+    assert await _connects(receptionist, "https://clinic.example", "localhost")
 
 
 async def test_snapshot_on_connect_then_updates_and_end_are_forwarded(receptionist, monday):
@@ -203,7 +240,8 @@ async def test_signing_out_elsewhere_closes_the_socket_at_the_next_refresh(recep
     client = Client()
     await sync_to_async(client.force_login)(receptionist)
     socket = WebsocketCommunicator(application, URL, headers=[
-        (b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
+        (b"origin", b"http://localhost"), (b"host", b"localhost"),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
     connected, _ = await socket.connect(timeout=5)
     assert connected
     await receive(socket, "snapshot")
@@ -225,6 +263,24 @@ async def test_losing_the_role_closes_the_socket_at_the_next_refresh(receptionis
     assert connected
     await receive(socket, "snapshot")
     await sync_to_async(receptionist.groups.clear)()
+    async with asyncio.timeout(5):
+        while (output := await socket.receive_output(timeout=5))["type"] != "websocket.close":
+            pass
+    assert output["code"] == consumers.CLOSE_FORBIDDEN
+    await socket.wait()
+
+
+async def test_a_password_change_elsewhere_closes_the_socket_at_the_next_refresh(receptionist, monkeypatch):
+    monkeypatch.setattr(consumers, "SNAPSHOT_SECONDS", 0.3)
+    socket, connected = await open_socket(receptionist)
+    assert connected
+    await receive(socket, "snapshot")
+
+    def change_password():
+        receptionist.set_password("a-new-password-after-a-leak")
+        receptionist.save()
+
+    await sync_to_async(change_password)()
     async with asyncio.timeout(5):
         while (output := await socket.receive_output(timeout=5))["type"] != "websocket.close":
             pass

@@ -168,7 +168,7 @@ async def test_past_day_and_closed_day_refused_with_reasons(conversation, clinic
         assert all(not slot["start"].startswith(monday.isoformat()) for slot in offered.values())
         result = await convo.say("Just book me something")
         invented = outputs(result)[0]
-        assert "'slot-99' is not a time offered on this call" in invented
+        assert '"slot-99" is not a time offered on this call' in invented
         room = convo.desk.context.room
 
     assert await Appointment.objects.acount() == 0

@@ -6,7 +6,6 @@ The database, Redis (the lines) and the Call records are real.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from datetime import timedelta
 
@@ -16,48 +15,11 @@ from livekit import api
 
 from scheduling.models import Appointment
 from tests.factories import AppointmentFactory, PatientFactory
-from tests.voiceagent.test_telephony import FakeSip
-from voiceagent import outbound, telephony
+from voiceagent import outbound
 from voiceagent.models import Call
 from voiceagent.outbound import LinesBusy, NotCalling, ReminderJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class FakeDispatch:
-    def __init__(self):
-        self.requests: list[api.CreateAgentDispatchRequest] = []
-        self.fail = False
-
-    async def create_dispatch(self, request):
-        if self.fail:
-            raise api.TwirpError("internal", "dispatch refused", status=500)
-        self.requests.append(request)
-        return api.AgentDispatch(id=f"AD_{len(self.requests)}", agent_name=request.agent_name, room=request.room,
-                                 metadata=request.metadata)
-
-
-class FakeLiveKit:
-    def __init__(self):
-        self.sip = FakeSip()
-        self.agent_dispatch = FakeDispatch()
-        self.sip.outbound["ST_out_1"] = api.SIPOutboundTrunkInfo(
-            sip_trunk_id="ST_out_1", name=telephony.OUTBOUND_TRUNK_NAME, address="clinic.pstn.twilio.com",
-            numbers=["+924235761234"])
-
-
-@pytest.fixture
-def livekit(settings, monkeypatch):
-    settings.VOICE_AGENT_NAME = "clinic-receptionist"
-    settings.REMINDER_CALLS_AT_ONCE, settings.REMINDER_CALL_ATTEMPTS = 2, 2
-    fake = FakeLiveKit()
-
-    @contextlib.asynccontextmanager
-    async def fake_api():
-        yield fake
-
-    monkeypatch.setattr(outbound, "livekit_api", fake_api)
-    return fake
 
 
 @pytest.fixture
@@ -70,9 +32,9 @@ def visits(n: int) -> list[Appointment]:
     return [AppointmentFactory(start=timezone.now() + timedelta(days=1, hours=i)) for i in range(n)]
 
 
-def test_a_reminder_call_is_dispatched_with_ids_only_and_dials_the_patient_on_the_outbound_trunk(livekit, visit):
+def test_a_reminder_call_is_dispatched_with_ids_only_and_dials_the_patient_on_the_outbound_trunk(outbound_livekit, visit):
     outbound.place_reminder_call(visit.pk)
-    [request] = livekit.agent_dispatch.requests
+    [request] = outbound_livekit.agent_dispatch.requests
     assert request.agent_name == "clinic-receptionist" and request.room.startswith(f"reminder-{visit.pk}-")
     call = Call.objects.get(room=request.room)
     assert (call.direction, call.outcome, call.appointment_id, call.patient_id, call.caller_phone) == (
@@ -94,7 +56,7 @@ def test_metadata_that_is_not_a_reminder_job_is_an_ordinary_call(raw):
     assert ReminderJob.from_metadata(raw) is None
 
 
-def test_no_more_lines_than_allowed_even_in_a_burst(livekit):
+def test_no_more_lines_than_allowed_even_in_a_burst(outbound_livekit):
     targets = visits(5)
 
     async def burst():
@@ -105,19 +67,19 @@ def test_no_more_lines_than_allowed_even_in_a_burst(livekit):
     assert all(isinstance(r, LinesBusy) for r in results if r is not None)
     assert Call.objects.filter(direction=Call.Direction.OUTBOUND).count() == 2
     # A call that ends frees its line for the next.
-    asyncio.run(outbound.free_line(livekit.agent_dispatch.requests[0].room))
+    asyncio.run(outbound.free_line(outbound_livekit.agent_dispatch.requests[0].room))
     waiting = next(a for a, r in zip(targets, results) if r is not None)
     outbound.place_reminder_call(waiting.pk)
-    assert len(livekit.agent_dispatch.requests) == 3
+    assert len(outbound_livekit.agent_dispatch.requests) == 3
 
 
-def test_attempts_are_limited_per_appointment(livekit, visit, settings):
+def test_attempts_are_limited_per_appointment(outbound_livekit, visit, settings):
     settings.REMINDER_CALLS_AT_ONCE = 10
     outbound.place_reminder_call(visit.pk)
     outbound.place_reminder_call(visit.pk)
     with pytest.raises(NotCalling, match="has had its 2 reminder calls"):
         outbound.place_reminder_call(visit.pk)
-    assert len(livekit.agent_dispatch.requests) == 2
+    assert len(outbound_livekit.agent_dispatch.requests) == 2
 
 
 @pytest.mark.parametrize("change, reason", [
@@ -125,24 +87,24 @@ def test_attempts_are_limited_per_appointment(livekit, visit, settings):
     ({"confirmed_at": timezone.now()}, "already confirmed"),
     ({"start": timezone.now() - timedelta(hours=1)}, "or past"),
 ])
-def test_no_call_for_a_visit_cancelled_confirmed_or_past(livekit, visit, change, reason):
+def test_no_call_for_a_visit_cancelled_confirmed_or_past(outbound_livekit, visit, change, reason):
     Appointment.objects.filter(pk=visit.pk).update(**change)
     with pytest.raises(NotCalling, match=reason):
         outbound.place_reminder_call(visit.pk)
-    assert livekit.agent_dispatch.requests == [] and not Call.objects.exists()
+    assert outbound_livekit.agent_dispatch.requests == [] and not Call.objects.exists()
 
 
-def test_no_call_without_an_outbound_trunk(livekit, visit):
-    livekit.sip.outbound.clear()
+def test_no_call_without_an_outbound_trunk(outbound_livekit, visit):
+    outbound_livekit.sip.outbound.clear()
     with pytest.raises(NotCalling, match="setup_telephony --outbound-number"):
         outbound.place_reminder_call(visit.pk)
 
 
-def test_a_refused_dispatch_frees_the_line_and_records_a_failed_call(livekit, visit, settings):
+def test_a_refused_dispatch_frees_the_line_and_records_a_failed_call(outbound_livekit, visit, settings):
     settings.REMINDER_CALLS_AT_ONCE = 1
-    livekit.agent_dispatch.fail = True
+    outbound_livekit.agent_dispatch.fail = True
     with pytest.raises(api.TwirpError):
         outbound.place_reminder_call(visit.pk)
     assert Call.objects.get().outcome == Call.Outcome.FAILED
-    livekit.agent_dispatch.fail = False
+    outbound_livekit.agent_dispatch.fail = False
     outbound.place_reminder_call(visit.pk)  # the one line is free again

@@ -1,6 +1,6 @@
 """`manage.py setup_telephony` against a stand-in for LiveKit's SIP service.
 
-`FakeSip` implements the `api.sip` methods the set-up and reminder calls use, keeps the
+`FakeSip` (tests/voiceagent/fake_livekit.py) implements the `api.sip` methods the set-up and reminder calls use, keeps the
 trunks and rules it was given like LiveKit would, and records every write, so
 a test can tell "created", "updated" and "left alone" apart.
 """
@@ -17,88 +17,10 @@ from django.core.management.base import CommandError
 from livekit import api
 
 from tests.factories import clinic_profile
+from tests.voiceagent.fake_livekit import FakeSip
 from voiceagent import telephony
 
 NUMBER = "+924235761234"
-
-
-class FakeSip:
-    def __init__(self):
-        self.trunks: dict[str, api.SIPInboundTrunkInfo] = {}
-        self.rules: dict[str, api.SIPDispatchRuleInfo] = {}
-        self.outbound: dict[str, api.SIPOutboundTrunkInfo] = {}
-        self.dialled: list[api.CreateSIPParticipantRequest] = []
-        self.unanswered = False
-        self.writes: list[str] = []
-
-    async def list_inbound_trunk(self, request):
-        return api.ListSIPInboundTrunkResponse(items=[_copy(t) for t in self.trunks.values()])
-
-    async def create_inbound_trunk(self, request):
-        trunk = _copy(request.trunk)
-        trunk.sip_trunk_id = f"ST_{len(self.trunks) + 1}"
-        self.trunks[trunk.sip_trunk_id] = trunk
-        self.writes.append(f"create trunk {trunk.sip_trunk_id}")
-        return _copy(trunk)
-
-    async def update_inbound_trunk(self, trunk_id, trunk):
-        assert trunk_id in self.trunks
-        self.trunks[trunk_id] = _copy(trunk)
-        self.trunks[trunk_id].sip_trunk_id = trunk_id
-        self.writes.append(f"update trunk {trunk_id}")
-        return _copy(self.trunks[trunk_id])
-
-    async def list_dispatch_rule(self, request):
-        return api.ListSIPDispatchRuleResponse(items=[_copy(r) for r in self.rules.values()])
-
-    async def create_dispatch_rule(self, request):
-        rule = _copy(request.dispatch_rule)
-        rule.sip_dispatch_rule_id = f"SDR_{len(self.rules) + 1}"
-        self.rules[rule.sip_dispatch_rule_id] = rule
-        self.writes.append(f"create rule {rule.sip_dispatch_rule_id}")
-        return _copy(rule)
-
-    async def update_dispatch_rule(self, rule_id, rule):
-        assert rule_id in self.rules
-        self.rules[rule_id] = _copy(rule)
-        self.rules[rule_id].sip_dispatch_rule_id = rule_id
-        self.writes.append(f"update rule {rule_id}")
-        return _copy(self.rules[rule_id])
-
-
-    # Outbound: the trunk reminder calls use, and the calls placed on it.
-
-    async def list_outbound_trunk(self, request):
-        return api.ListSIPOutboundTrunkResponse(items=[_copy(t) for t in self.outbound.values()])
-
-    async def create_outbound_trunk(self, request):
-        trunk = _copy(request.trunk)
-        trunk.sip_trunk_id = f"ST_out_{len(self.outbound) + 1}"
-        self.outbound[trunk.sip_trunk_id] = trunk
-        self.writes.append(f"create outbound trunk {trunk.sip_trunk_id}")
-        return _copy(trunk)
-
-    async def update_outbound_trunk(self, trunk_id, trunk):
-        assert trunk_id in self.outbound
-        self.outbound[trunk_id] = _copy(trunk)
-        self.outbound[trunk_id].sip_trunk_id = trunk_id
-        self.writes.append(f"update outbound trunk {trunk_id}")
-        return _copy(self.outbound[trunk_id])
-
-    async def create_sip_participant(self, request, **kwargs):
-        """Rings: answered unless `unanswered`, which fails as LiveKit does when nobody picks up."""
-        self.dialled.append(_copy(request))
-        if self.unanswered:
-            raise api.TwirpError("unavailable", "callee did not answer", status=503,
-                                 metadata={"sip_status_code": "480", "sip_status": "Temporarily Unavailable"})
-        return api.SIPParticipantInfo(participant_identity=request.participant_identity,
-                                      room_name=request.room_name, sip_call_id="SCL_1")
-
-
-def _copy(message):
-    clone = type(message)()
-    clone.CopyFrom(message)
-    return clone
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ async def offer(desk, provider="Dr Khan", day: date | None = None, at="10:00") -
 
 async def test_booking_needs_an_offered_slot_a_name_and_a_yes(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    with pytest.raises(ToolError, match="'slot-1' is not a time offered"):
+    with pytest.raises(ToolError, match='"slot-1" is not a time offered'):
         await desk.book_appointment("slot-1", True)
     slot = await offer(desk, day=monday)
     assert stage(desk) == "choosing_slot"
@@ -186,7 +186,7 @@ async def test_a_visit_checked_in_at_the_desk_is_out_of_the_callers_reach(desk_f
 
 async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    with pytest.raises(ToolError, match="No provider called 'Dr Nobody'.*Dr Ayesha Khan"):
+    with pytest.raises(ToolError, match='No provider called "Dr Nobody".*Dr Ayesha Khan'):
         await desk.find_free_times("Dr Nobody")
     with pytest.raises(ToolError, match="YYYY-MM-DD"):
         await desk.find_free_times("anyone", "next monday")
@@ -199,7 +199,7 @@ async def test_free_times_explain_bad_requests(desk_for, clinic, dr_khan, monday
     await sync_to_async(ProviderFactory)(name="Dr Omar Khan")
     # A call reads the provider list once, while its greeting plays: the next call knows Dr Omar Khan.
     desk = await desk_for()
-    with pytest.raises(ToolError, match="Several providers match 'Khan': Dr Ayesha Khan, Dr Omar Khan"):
+    with pytest.raises(ToolError, match='Several providers match "Khan": Dr Ayesha Khan, Dr Omar Khan'):
         await desk.find_free_times("Khan")
     sunday = monday + timedelta(days=6)
     said = await desk.find_free_times("Ayesha", sunday.isoformat())
@@ -268,3 +268,15 @@ def test_transfer_request_is_a_cold_sip_transfer_to_the_clinic_number():
     request = transfer_request("call-abc", "sip_923001234567", "+923009998887")
     assert (request.room_name, request.participant_identity, request.transfer_to) == (
         "call-abc", "sip_923001234567", "tel:+923009998887")
+
+
+async def test_a_phone_booking_is_on_the_audit_trail_as_the_agent_and_its_call(desk_for, clinic, dr_khan, monday):
+    desk = await desk_for()
+    await desk.identify_patient("Nadia Khan")
+    await desk.book_appointment(await offer(desk, day=monday), True)
+    appointment = await Appointment.objects.aget()
+    record = await appointment.history.aget()
+    assert record.history_type == "+" and record.history_user_id is None
+    assert record.history_change_reason == f"phone agent, call {desk.call_id}"
+    patient = await Patient.history.aget()
+    assert patient.history_change_reason == f"phone agent, call {desk.call_id}"

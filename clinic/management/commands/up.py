@@ -48,6 +48,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-agent", action="store_true", help="Do not start the phone agent.")
 
     def handle(self, *, host, port, no_agent, **options):
+        # A process started in the background by a script inherits SIGINT
+        # ignored; Ctrl+C (or the SIGINT a supervisor sends) must still stop us.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if not _port_free(host, port):
             raise CommandError(f"Port {port} on {host} is taken. Stop what runs there or pass --port.")
         redis = self._start_redis()
