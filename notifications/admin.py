@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from clinic.hygiene import SafeInputAdmin
 from notifications.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SafeInputAdmin, admin.ModelAdmin):
     list_display = ["due_at", "kind", "appointment", "channel", "status", "attempts", "detail"]
     list_filter = ["status", "kind", "channel"]
     list_select_related = ["appointment__patient", "appointment__provider"]
