@@ -9,17 +9,16 @@ without a reload. The rules live here; views, admin and tools only call in.
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clinic import hygiene
 from voiceagent import livecalls
 from voiceagent.models import Callback
 
 NOTE_MAX = 1000
-MESSAGE_MAX = 1000
+MESSAGE_MAX = hygiene.MESSAGE_MAX
 
 
 class CallbackError(Exception):
@@ -49,24 +48,11 @@ def _announce(callback: Callback) -> None:
     transaction.on_commit(send)
 
 
-def spoken_text(raw: str, limit: int) -> str:
-    """A caller's words for staff: one line, no invisible or control characters, bounded.
-
-    Nobody can retype what a caller said, so stray characters are dropped
-    rather than refused.
-    """
-    text = "".join(ch for ch in (raw or "") if unicodedata.category(ch) not in ("Cc", "Cf") or ch.isspace())
-    return " ".join(text.split())[:limit]
-
-
 def clean_note(raw: str) -> str:
-    note = (raw or "").strip()
-    # NUL, zero-width and bidi controls hide or reverse what the next receptionist reads.
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\r\t" for ch in note):
-        raise CallbackError("The note has invisible or control characters; please type it again.")
-    if len(note) > NOTE_MAX:
-        raise CallbackError(f"The note is too long ({len(note):,} characters; {NOTE_MAX:,} at most).")
-    return note
+    try:
+        return hygiene.clean_text(raw, what="note", max_length=NOTE_MAX)
+    except hygiene.Refused as exc:
+        raise CallbackError(exc.message) from None
 
 
 def callback_request(*, call_id: int | None, phone: str, reason: str, caller_name: str = "",
@@ -76,7 +62,8 @@ def callback_request(*, call_id: int | None, phone: str, reason: str, caller_nam
 
     `phone` is E.164, already checked by the caller of this function.
     """
-    message = spoken_text(message, MESSAGE_MAX)
+    # A caller's words: invisible characters dropped (nobody can retype them), the rest kept as said.
+    message = hygiene.clean_message((message or "")[: MESSAGE_MAX * 2])[:MESSAGE_MAX]
     with transaction.atomic():
         callback = (Callback.objects.select_for_update().filter(call_id=call_id).first()
                     if call_id is not None else None)
@@ -86,7 +73,7 @@ def callback_request(*, call_id: int | None, phone: str, reason: str, caller_nam
             # Done earlier in the same call (a receptionist was quick) and asked again: open again.
             callback.status, callback.done_at, callback.done_by = Callback.Status.OPEN, None, None
         callback.phone = phone
-        callback.caller_name = spoken_text(caller_name, 120) or callback.caller_name
+        callback.caller_name = caller_name or callback.caller_name
         callback.patient_id = patient_id or callback.patient_id
         if message and message not in callback.message:
             callback.message = f"{callback.message} {message}".strip()[:MESSAGE_MAX]

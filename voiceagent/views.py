@@ -161,6 +161,7 @@ def call_detail(request, pk: int):
         "appointment_url": _url("appointment_edit", call.appointment_id),
         "transcript": transcript,
         "usage": usage,
+        "callback": Callback.objects.filter(call=call).select_related("assigned_to", "done_by").first(),
     })
 
 

@@ -161,8 +161,8 @@ def test_a_bad_note_is_refused_and_changes_nothing(waiting, note, message):
 
 def test_done_with_a_note_once(waiting):
     rida = UserFactory(first_name="Rida")
-    done = callback_done(callback=waiting, user=rida, note="Rang back,\nresults sent by post")
-    assert (done.status, done.done_by, done.done_note) == (Callback.Status.DONE, rida, "Rang back,\nresults sent by post")
+    done = callback_done(callback=waiting, user=rida, note="  Rang back,\nresults sent by post ")
+    assert (done.status, done.done_by, done.done_note) == (Callback.Status.DONE, rida, "Rang back, results sent by post")
     assert done.done_at is not None and callbacks.open_count() == 0
     with pytest.raises(CallbackError, match="already marked done by Rida"):
         callback_done(callback=waiting, user=UserFactory(), note="me too")
@@ -223,3 +223,11 @@ def test_assign_and_done_through_the_page(desk_client, waiting):
     html = desk_client.get(reverse("callback_list"), {"show": "done"}).content.decode()
     assert "Booked her in" in html and "Done" in html
     assert "Nobody is waiting for a call back." in desk_client.get(reverse("callback_list")).content.decode()
+
+
+def test_the_calls_page_says_whether_its_call_back_is_done(desk_client, waiting):
+    page = desk_client.get(reverse("call_detail", args=[waiting.call_id])).content.decode()
+    assert "Open, nobody has taken it yet." in page
+    callback_done(callback=waiting, user=desk_client.user, note="Sent results")
+    page = desk_client.get(reverse("call_detail", args=[waiting.call_id])).content.decode()
+    assert "by Rida: Sent results." in page
