@@ -49,12 +49,13 @@ def script_returning(patient: Patient, provider: str, day: str, part: str) -> tu
 
 def script_new(name: str, provider: str, day: str) -> tuple[list, list[str]]:
     steps = [
-        call("identify_patient", full_name=name), say("Welcome."),
+        call("identify_patient", full_name=name, date_of_birth="1990-01-01"), say("Welcome."),
         call("find_free_times", provider=provider, day=day), say("I have these times."),
+        call("book_appointment", slot_id=first_slot, confirmed=False), say("Shall I book it?"),
         call("book_appointment", slot_id=first_slot, confirmed=True), say("Booked."),
         say("Goodbye."),
     ]
-    return steps, ["I'm new", "Any time that day", "The first, yes", "Bye"]
+    return steps, ["I'm new", "Any time that day", "The first", "Yes", "Bye"]
 
 
 def script_move(patient: Patient, day: str) -> tuple[list, list[str]]:
@@ -63,11 +64,13 @@ def script_move(patient: Patient, day: str) -> tuple[list, list[str]]:
         call("identify_patient", full_name=patient.full_name, date_of_birth=dob), say("Thank you."),
         call("list_appointments"), say("Which one?"),
         call("find_free_times", provider="anyone", day=day), say("I have these."),
+        call("reschedule_appointment", appointment_id=first_appointment, slot_id=first_slot, confirmed=False),
+        say("Shall I move it?"),
         call("reschedule_appointment", appointment_id=first_appointment, slot_id=first_slot, confirmed=True),
         say("Moved."),
         say("Goodbye."),
     ]
-    return steps, ["It's me", "Move my appointment", "That day", "Yes", "Bye"]
+    return steps, ["It's me", "Move my appointment", "That day", "The first", "Yes", "Bye"]
 
 
 ENGINE: list[float] = []

@@ -65,7 +65,7 @@ def _script(monday: str):
 
     return [
         say("Of course. What is the patient's full name?"),
-        call("identify_patient", full_name="Bilal Ahmed"),
+        call("identify_patient", full_name="Bilal Ahmed", date_of_birth="1990-02-01"),
         say("Thank you. Which day suits you?"),
         call("find_free_times", provider="anyone", day=monday, time_of_day="morning"),
         say("I have a few morning times on Monday."),

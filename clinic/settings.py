@@ -165,7 +165,8 @@ if DATABASES["default"].get("ENGINE") not in ("django.db.backends.sqlite3", "dja
         f"not one starting {env.str('DATABASE_URL').split(':', 1)[0]!r}."
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Owner only (new folders; the file itself: clinic.security.owner_only_sqlite).
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # IMMEDIATE makes every atomic block take the write lock up front,
@@ -336,6 +337,8 @@ ELEVEN_MODEL_UR = env.str("ELEVEN_MODEL_UR", default="eleven_v3_conversational")
 ELEVEN_VOICE_ID_UR = env.str("ELEVEN_VOICE_ID_UR", default="")
 SIP_TRUNK_NUMBER = env.str("SIP_TRUNK_NUMBER", default="")
 CALL_MAX_MINUTES = _int("CALL_MAX_MINUTES", 15, minimum=1)
+# Days a call's transcript and a caller's message are kept (`manage.py purge_calls`).
+CALL_RETENTION_DAYS = _int("CALL_RETENTION_DAYS", 365, minimum=1)
 # Reminder calls (voiceagent.outbound): how many may ring or talk at once
 # (the rest wait for a free line), and how many calls one appointment gets.
 REMINDER_CALLS_AT_ONCE = _int("REMINDER_CALLS_AT_ONCE", 2, minimum=1)

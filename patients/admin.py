@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.hygiene import SafeInputAdmin
 from patients import services
 from patients.models import Patient
-from clinic.hygiene import SafeInputAdmin
 from patients.selectors import patient_search
 from patients.services import PatientError
 from scheduling.models import Appointment
@@ -58,10 +58,13 @@ class PatientAdminForm(forms.ModelForm):
 @admin.register(Patient)
 class PatientAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     form = PatientAdminForm
-    list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "created_at"]
+    list_display = ["full_name", "phone", "date_of_birth", "email", "contact_preference", "phone_locked_at",
+                    "created_at"]
+    list_filter = [("date_of_birth", admin.EmptyFieldListFilter), ("phone_locked_at", admin.EmptyFieldListFilter)]
+    actions = ["clear_phone_lock"]
     search_fields = ["full_name", "phone", "email"]
-    fields = [*EDITABLE, "created_at", "updated_at"]
-    readonly_fields = ["created_at", "updated_at"]
+    fields = [*EDITABLE, "phone_locked_at", "phone_check_failures", "created_at", "updated_at"]
+    readonly_fields = ["phone_locked_at", "phone_check_failures", "created_at", "updated_at"]
     inlines = [AppointmentInline]
     ordering = ["full_name"]
 
@@ -74,6 +77,12 @@ class PatientAdmin(SafeInputAdmin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         pass  # saved by the services in PatientAdminForm.clean()
+
+    @admin.action(description="Clear the phone lock of selected patients (after checking who is calling)")
+    def clear_phone_lock(self, request, queryset):
+        for patient in queryset.filter(phone_locked_at__isnull=False):
+            services.patient_phone_unlock(patient=patient)
+        self.message_user(request, "Phone access cleared.")
 
     def delete_model(self, request, obj):
         services.patient_delete(patient=obj)

@@ -26,6 +26,12 @@ class Patient(models.Model):
         choices=ContactPreference.choices, default=ContactPreference.SMS,
     )
     notes = models.TextField(blank=True)
+    # Failed identity checks by phone (a wrong date of birth for this name and
+    # number) today; at patients.services.PHONE_FAILURES_PER_DAY the phone
+    # agent stops identifying this patient until staff clear the lock.
+    phone_check_failures = models.PositiveSmallIntegerField(default=0)
+    phone_check_failed_on = models.DateField(null=True, blank=True)
+    phone_locked_at = models.DateTimeField("phone changes locked at", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

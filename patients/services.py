@@ -169,6 +169,38 @@ def patient_correct(*, patient: Patient, full_name: str | None = None, phone: st
     return _save(patient, update_fields=[*fields, "updated_at"])
 
 
+# Wrong identity answers for one patient, across calls, in one day before the
+# phone agent stops identifying them (issue: date-of-birth guessing).
+PHONE_FAILURES_PER_DAY = 5
+
+
+def patient_identity_failed(*, patient_id: int) -> bool:
+    """Count a failed identity check by phone against the patient; True when their phone access is (now) locked."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().filter(pk=patient_id).first()
+        if patient is None:
+            return False
+        if patient.phone_check_failed_on != today:
+            patient.phone_check_failures, patient.phone_check_failed_on = 0, today
+        patient.phone_check_failures += 1
+        if patient.phone_check_failures >= PHONE_FAILURES_PER_DAY and patient.phone_locked_at is None:
+            patient.phone_locked_at = timezone.now()
+        # An update, not a save: a caller's guess is no edit of the patient's record (no history entry).
+        Patient.objects.filter(pk=patient.pk).update(
+            phone_check_failures=patient.phone_check_failures, phone_check_failed_on=today,
+            phone_locked_at=patient.phone_locked_at,
+        )
+        return patient.phone_locked_at is not None
+
+
+def patient_phone_unlock(*, patient: Patient) -> Patient:
+    """Staff have checked who the caller is: the phone agent may identify this patient again."""
+    patient.phone_locked_at, patient.phone_check_failures = None, 0
+    patient.save(update_fields=["phone_locked_at", "phone_check_failures", "updated_at"])
+    return patient
+
+
 def patient_delete(*, patient: Patient) -> None:
     """Delete the patient and their appointments (interfaces ask first when any are upcoming)."""
     patient_id = patient.pk

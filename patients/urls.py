@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.patient_detail, name="patient_detail"),
     path("<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("<int:pk>/delete/", views.patient_delete, name="patient_delete"),
+    path("<int:pk>/phone-unlock/", views.patient_phone_unlock, name="patient_phone_unlock"),
 ]

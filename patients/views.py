@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe, require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic import audit, hygiene
@@ -37,16 +37,28 @@ def _get_patient(pk: int) -> Patient:
     return get_object_or_404(Patient, pk=pk)
 
 
+@require_POST
+@receptionist_required
+def patient_phone_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff have checked who the caller is: the phone agent may identify this patient again."""
+    patient = services.patient_phone_unlock(patient=_get_patient(pk))
+    return changed(request, f"Phone access cleared for {patient.full_name}.", then=reverse("patient_detail", args=[pk]))
+
+
 @require_safe
 @receptionist_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     query, search_error = request.GET.get("q", "").strip(), ""
+    # Patients the phone agent cannot check by date of birth: staff ask for it when they can.
+    no_birth_date = request.GET.get("no_birth_date") == "1"
     try:
         query = hygiene.clean_search(query)
     except hygiene.Refused as exc:
         query, search_error = "", exc.message
     # patient_search covers every patient, however long ago they registered.
     patients = patient_search(query) if not search_error else Patient.objects.none()
+    if no_birth_date:
+        patients = patients.filter(date_of_birth__isnull=True)
     if query:
         # Sort the matches, rather than walk the name index in order and test
         # every patient against the filter: a few phone digits match a handful
@@ -57,7 +69,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
     patients = patients.annotate(next_visit=Subquery(next_visit))
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error}
+    context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error,
+               "no_birth_date": no_birth_date}
     template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"
     return render(request, template, context)
 

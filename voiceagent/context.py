@@ -89,6 +89,8 @@ class CallContext:
     listed: dict[str, int] = field(default_factory=dict)
     next_id: int = 1
     failures: int = 0
+    # Identity checks on this call that did not identify anyone (voiceagent.tools.IDENTITY_TRIES).
+    identity_failures: int = 0
     appointment_id: int | None = None
     outcome: str = ""
     emergency: bool = False

@@ -88,6 +88,10 @@ LINES = {
                            "so that someone calls you back when we open.",
         "after_hours": "Just so you know, the clinic is closed right now and opens again {when}. I can still book, "
                        "move or cancel an appointment, or take a message.",
+        "identity_limit": "I'm sorry, I can't check those details over the phone. I can put you through to a "
+                          "member of staff, or take a message so that someone calls you back.",
+        "tool_error": "I'm sorry, something went wrong on our side. I can take a message so that someone calls "
+                      "you back, or put you through to a member of staff.",
         # Reminder calls (the clinic rings the patient): nothing about the visit before the identity check.
         "reminder_greeting": "{hello}, this is {clinic} calling about an upcoming appointment. To protect the "
                              "patient's privacy, may I have the patient's full name and date of birth, please?",
@@ -137,6 +141,10 @@ LINES = {
                            "ہوں تاکہ کلینک کھلنے پر کوئی آپ کو واپس فون کرے۔",
         "after_hours": "آپ کی اطلاع کے لیے، کلینک اس وقت بند ہے اور {when} دوبارہ کھلے گا۔ میں پھر بھی ملاقات بُک، "
                        "تبدیل یا منسوخ کر سکتی ہوں، یا آپ کا پیغام لے سکتی ہوں۔",
+        "identity_limit": "معذرت، میں فون پر یہ تفصیلات چیک نہیں کر سکتی۔ میں آپ کو عملے کے کسی رکن سے ملا سکتی ہوں، "
+                          "یا آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو واپس فون کرے۔",
+        "tool_error": "معذرت، ہماری طرف کچھ خرابی ہو گئی ہے۔ میں آپ کا پیغام لے سکتی ہوں تاکہ کوئی آپ کو واپس فون کرے، "
+                      "یا آپ کو عملے کے کسی رکن سے ملا سکتی ہوں۔",
         "reminder_greeting": "{hello}۔ میں {clinic} سے ایک آنے والی ملاقات کے بارے میں فون کر رہی ہوں۔ مریض کی رازداری "
                              "کے لیے، براہ کرم مریض کا پورا نام اور تاریخ پیدائش بتائیے۔",
         "reminder_visit": "شکریہ۔ ہم آپ کو یاد دلانے کے لیے فون کر رہے ہیں کہ آپ کی ملاقات {when} {provider} کے ساتھ "

@@ -34,7 +34,9 @@ from clinic.models import ClinicProfile
 from patients.models import Patient
 from patients.phone import mask_phone, spoken_digits
 from patients.selectors import patients_for_phone
-from patients.services import PatientError, clean_name, clean_phone, patient_correct, patient_find_or_create
+from patients.services import (
+    PatientError, clean_name, clean_phone, patient_correct, patient_find_or_create, patient_identity_failed,
+)
 from scheduling import selectors, services
 from scheduling.availability import PartOfDay, Slot
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
@@ -51,6 +53,25 @@ log = logging.getLogger(__name__)
 # After this many refused or failed tool calls the model is told to offer a
 # person: a caller going round in circles wants a human.
 FAILURES_BEFORE_TRANSFER = 3
+# Wrong identity answers one call may give before it gets no more tries
+# (patients.services.PHONE_FAILURES_PER_DAY limits them per patient and day).
+IDENTITY_TRIES = 3
+# The one reply to every identification that fails, whatever failed: a caller
+# must not learn whether a name is registered, or which answer was wrong.
+IDENTITY_FAILED = (
+    "These details do not match a patient registered under this number. Do not say whether anyone is "
+    "registered, and share no appointment details. If the caller is new, book them as a new patient with this "
+    "name and date of birth. Otherwise ask them to check the spelling and the date of birth, or offer to "
+    "transfer them to staff."
+)
+ASK_BIRTH_DATE = (
+    "Name noted. Ask for the patient's date of birth and call identify_patient again with the name and the date "
+    "of birth: it is needed before any appointment is discussed, and a new patient's booking records it."
+)
+IDENTITY_LIMIT = (
+    "No more identity checks on this call: do not ask for other details and share no appointment details. "
+    "Offer to transfer the caller to staff, or to take a message."
+)
 OFFER_LIMIT = 4
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -264,6 +285,14 @@ class FrontDesk:
                             f"take a message, in these words: {self._words('failing_message')}")
         return ToolError(message)
 
+    async def failed_unexpectedly(self) -> ToolError:
+        """What the model hears when a tool broke (voiceagent.agent.Receptionist._timed): nothing was
+        changed that it can rely on, so apologise and offer a person."""
+        return await self._failed(
+            "That did not work because of a fault on our side; do not retry it. Apologise and offer to take a "
+            f"message or to transfer the caller to staff, in these words: {self._words('tool_error')}"
+        )
+
     def _offer(self, slots: list[Slot], providers: dict[int, Provider]) -> list[str]:
         lines = []
         for slot in slots[:OFFER_LIMIT]:
@@ -274,6 +303,27 @@ class FrontDesk:
             }
             lines.append(_slot_text(slot_id, slot.start, provider.name))
         return lines
+
+    async def _yes_given(self, change: dict, confirmed) -> bool:
+        """Whether the caller has said yes to the read-back of exactly this change: the yes is the code's
+        rule, not only the prompt's.
+
+        A change with `confirmed` other than a JSON true, or one not read back
+        yet, is the read-back (remembered now, False); a confirmation before
+        the caller has spoken since that read-back is refused (ToolError).
+        """
+        ctx = self.context
+        # For this patient only: a yes never carries over to another patient identified meanwhile.
+        change = {**change, "patient_id": ctx.patient_id, "patient": ctx.patient_name}
+        if confirmed is not True or ctx.pending_change != change:
+            ctx.pending_change, ctx.pending_since_turn = change, self.caller_turns
+            await self.store.save()
+            return False
+        if self.caller_turns <= ctx.pending_since_turn:
+            raise ToolError("Not done: the caller has not answered the read-back yet. Wait for their yes, then "
+                            "call again with confirmed set to true.")
+        ctx.pending_change = {}
+        return True
 
     # --- the caller ------------------------------------------------------------
 
@@ -291,9 +341,13 @@ class FrontDesk:
         return f"Phone number noted. Read it back digit by digit to check it: {spoken_digits(e164)}."
 
     async def identify_patient(self, full_name: str, date_of_birth: str = "") -> str:
+        """Who the caller is. Every way of failing gets the same reply (IDENTITY_FAILED), so a caller learns
+        nothing about who is registered; wrong answers are limited per call and per patient per day."""
         ctx = self.context
         if not ctx.caller_phone:
             raise ToolError("Ask for the patient's phone number first (set_caller_phone).")
+        if ctx.identity_failures >= IDENTITY_TRIES:
+            raise await self._failed(IDENTITY_LIMIT + f" Say: {self._words('identity_limit')}")
         try:
             name = clean_name(full_name)
         except PatientError as exc:
@@ -301,38 +355,26 @@ class FrontDesk:
         dob = _parse_day(date_of_birth, hygiene.NO_OVERFLOW_DAY)  # a future one: its own message below
         if dob and dob > timezone.localdate():
             raise await self._failed("That date of birth is in the future; ask the caller again.")
-        match, upcoming = await sync_to_async(self._match_patient)(ctx.caller_phone, name, dob)
+        ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
+        ctx.patient_name, ctx.date_of_birth = name, dob.isoformat() if dob else ""
+        match, upcoming = await sync_to_async(self._check_identity)(ctx.caller_phone, name, dob,
+                                                                    ctx.phone_from_caller_id)
         if match is None:
-            ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
-            ctx.patient_name, ctx.date_of_birth = name, dob.isoformat() if dob else ""
             await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
-            return (
-                f"No patient called {name} is registered under this phone number: treat them as a new "
-                "patient (name and this number are enough; a date of birth is welcome but optional). "
-                "If you are unsure of the spelling, ask them to spell it and call identify_patient again. "
-                "A new patient has no appointments to list, move or cancel under this number."
-            )
-        if match.date_of_birth and dob is None:
-            ctx.patient_name, ctx.patient_id, ctx.verified = match.full_name, None, False
-            await self._stage(Stage.IDENTIFYING)
-            return (
-                "To protect patients' privacy, ask for the patient's date of birth and call identify_patient "
-                "again with it before you discuss any appointment."
-            )
-        if match.date_of_birth and dob != match.date_of_birth:
-            ctx.patient_id, ctx.verified, ctx.listed = None, False, {}
-            await self._stage(Stage.IDENTIFYING)
-            raise await self._failed(
-                "Those details do not match our records. Do not say whether this patient exists and share "
-                "no appointment details. Ask the caller to check the name and date of birth, or offer to "
-                "transfer them to staff."
-            )
+            if dob is None:
+                return ASK_BIRTH_DATE
+            ctx.identity_failures += 1
+            await self.store.save()
+            log.info("call %s: identity not confirmed (%s of %s)", ctx.room, ctx.identity_failures, IDENTITY_TRIES)
+            if ctx.identity_failures >= IDENTITY_TRIES:
+                raise await self._failed(IDENTITY_LIMIT + f" Say: {self._words('identity_limit')}")
+            return IDENTITY_FAILED
         ctx.patient_id, ctx.patient_name, ctx.verified = match.pk, match.full_name, True
         await self._stage(Stage.IDENTIFYING, record=self._who(), **self._who())
         if self.reminder and self.reminder.patient_id == match.pk:
             return f"Identified {match.full_name}. " + await self._reminder_visit()
         return (
-            f"Identified {match.full_name}. They have {upcoming} upcoming appointment"
+            f"Identified the patient {hygiene.as_data(match.full_name)}. They have {upcoming} upcoming appointment"
             f"{'s' * (upcoming != 1)}; use list_appointments when they ask about them."
         )
 
@@ -376,13 +418,27 @@ class FrontDesk:
                             clinic=self.clinic.name, digits=digits)
 
     @staticmethod
-    def _match_patient(phone: str, name: str, dob: date | None) -> tuple[Patient | None, int]:
-        """The patient of that name on that phone, and (once identified) their upcoming appointments: one trip."""
+    def _check_identity(phone: str, name: str, dob: date | None, from_caller_id: bool) -> tuple[Patient | None, int]:
+        """The patient these details identify (with their upcoming appointments), or None: one trip.
+
+        A patient with a date of birth on file needs it; one without needs
+        the call's own caller ID (not a number said on the call) to be their
+        phone. A wrong answer for a registered name counts against that
+        patient (patient_identity_failed); a locked patient is never identified.
+        """
         match = patients_for_phone(phone).filter(full_name__iexact=name).first()
-        if match is None or (match.date_of_birth and dob != match.date_of_birth):
-            return match, 0
-        upcoming = selectors.upcoming_for_patient(match.pk).count()
-        return match, upcoming
+        if match is None:
+            return None, 0
+        if match.date_of_birth:
+            passed = dob == match.date_of_birth
+        else:
+            passed = from_caller_id
+        if passed and match.phone_locked_at is None:
+            return match, selectors.upcoming_for_patient(match.pk).count()
+        if dob is not None:
+            # A guess (or a claim from a line that is not the patient's): it counts.
+            patient_identity_failed(patient_id=match.pk)
+        return None, 0
 
     # --- information ------------------------------------------------------------
 
@@ -518,7 +574,11 @@ class FrontDesk:
             reason = hygiene.clean_reason(reason)
         except hygiene.Refused as exc:
             raise await self._failed(exc.message + " Ask for the reason in a few words, or leave it out.") from None
-        if not confirmed:
+        if not ctx.patient_id and not ctx.date_of_birth:
+            # The next call can then check who they are (identify_patient).
+            raise ToolError("Ask for the new patient's date of birth first and call identify_patient with the "
+                            "name and the date of birth.")
+        if not await self._yes_given({"book": slot_id, "reason": reason}, confirmed):
             await self._stage(Stage.BOOKING, provider=slot["provider"], requested_slot=start)
             return (
                 f"Not booked yet ({ctx.patient_name} with {slot['provider']} on {say_day(start)} at "
@@ -557,8 +617,13 @@ class FrontDesk:
             if ctx.patient_id:
                 patient = Patient.objects.get(pk=ctx.patient_id)
             else:
-                patient, _ = patient_find_or_create(full_name=ctx.patient_name, phone=ctx.caller_phone,
-                                                    date_of_birth=dob)
+                patient, created = patient_find_or_create(full_name=ctx.patient_name, phone=ctx.caller_phone,
+                                                          date_of_birth=dob)
+                if not created:
+                    # Registered after all: only the details that identify them book for them.
+                    match, _ = self._check_identity(ctx.caller_phone, ctx.patient_name, dob, ctx.phone_from_caller_id)
+                    if match is None:
+                        raise PatientError(IDENTITY_FAILED)
             return services.appointment_book(
                 patient=patient, provider=Provider.objects.get(pk=slot["provider_id"]), start=start,
                 reason=reason, source=Appointment.Source.PHONE,
@@ -622,7 +687,7 @@ class FrontDesk:
         start = datetime.fromisoformat(slot["start"])
         old = f"{say_day(appointment.start)} at {say_time(appointment.start)}"
         await self._stage(Stage.RESCHEDULING, provider=slot["provider"], requested_slot=start)
-        if not confirmed:
+        if not await self._yes_given({"move": appointment.pk, "slot": slot_id}, confirmed):
             words = self._words("readback_reschedule", old=self._when(appointment.start),
                                 old_provider=appointment.provider.name, new=self._when(start),
                                 provider=slot["provider"])
@@ -650,7 +715,7 @@ class FrontDesk:
         appointment = await self._own_appointment(appointment_id)
         when = f"{say_day(appointment.start)} at {say_time(appointment.start)} with {appointment.provider.name}"
         await self._stage(Stage.CANCELLING, provider=appointment.provider.name, requested_slot=appointment.start)
-        if not confirmed:
+        if not await self._yes_given({"cancel": appointment.pk}, confirmed):
             words = self._words("readback_cancel", when=self._when(appointment.start),
                                 provider=appointment.provider.name)
             return (f"Not cancelled yet (the appointment on {when}). Read it back to the caller in these words: "
@@ -695,15 +760,9 @@ class FrontDesk:
                        before_write: Callable[[], None] | None) -> str:
         """Read the change back; write it only on a later call with confirmed=true, after the caller spoke."""
         ctx = self.context
-        # For this patient only: a yes never carries over to another patient identified meanwhile.
-        pending = {**change, "patient_id": ctx.patient_id}
-        if not confirmed or ctx.pending_change != pending:
-            ctx.pending_change, ctx.pending_since_turn = pending, self.caller_turns
-            await self.store.save()
+        if not await self._yes_given(change, confirmed):
             return (f"Not changed yet. Read it back to the caller in these words: {words} Only after they say "
                     f"yes, call {tool} again with the same value and confirmed set to true.")
-        if self.caller_turns <= ctx.pending_since_turn:
-            raise ToolError("Not changed: the caller has not answered the read-back yet. Wait for their yes.")
         if before_write:
             before_write()
         old_phone = ctx.caller_phone

@@ -88,6 +88,10 @@ def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
         receptionist = re.search(r"receptionist login:\s+(\S+) / (\S+)", out).groups()
         manager = re.search(r"manager \(admin\) login:\s+(\S+) / (\S+)", out).groups()
 
+        # The database and the private Redis socket are the owner's only.
+        assert (tmp_path / "clinic.sqlite3").stat().st_mode & 0o077 == 0
+        assert (tmp_path / "redis.sock").stat().st_mode & 0o077 == 0
+
         base = f"http://127.0.0.1:{port}"
         overview = _sign_in(base, "/login/", *receptionist, next_path="/")
         assert "Shifa Family Clinic" in overview and "Today's schedule" in overview

@@ -34,7 +34,7 @@ async def test_after_hours_the_caller_hears_when_we_open_and_can_still_book_but_
     script = [
         call("transfer_to_staff", reason="wants a person"),
         told.say("I'm sorry, the clinic is closed now. I can take a message."),
-        call("identify_patient", full_name="Bilal Ahmed"),
+        call("identify_patient", full_name="Bilal Ahmed", date_of_birth="1990-02-01"),
         call("find_free_times", provider="Dr Khan", day=tuesday.isoformat(), time_of_day="morning"),
         call("book_appointment", slot_id=first_slot, confirmed=False),
         say("Shall I book Tuesday at 9?"),

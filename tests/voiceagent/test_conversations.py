@@ -29,7 +29,7 @@ def live(room: str) -> dict | None:
 async def test_new_caller_books_an_offered_time(conversation, clinic, dr_khan, monday):
     script = [
         say("Of course. What is the patient's full name?"),
-        call("identify_patient", full_name="Bilal Ahmed"),
+        call("identify_patient", full_name="Bilal Ahmed", date_of_birth="1990-02-01"),
         say("Thank you, Bilal. Which day suits you?"),
         call("find_free_times", provider="Dr Khan", day=monday.isoformat(), time_of_day="morning"),
         say("Dr Khan has 9:00 or 9:30 on Monday morning."),
@@ -44,7 +44,7 @@ async def test_new_caller_books_an_offered_time(conversation, clinic, dr_khan, m
         assert live(room)["caller_phone"] == CALLER
 
         await convo.say("I'd like an appointment with Dr Khan please.")
-        result = await convo.say("Bilal Ahmed")
+        result = await convo.say("Bilal Ahmed, born 1st February 1990")
         result.expect.next_event().is_function_call(name="identify_patient")
         result.expect.next_event().is_function_call_output(is_error=False)
         assert await Patient.objects.acount() == 0  # nobody is created for a caller who may hang up
@@ -89,7 +89,7 @@ async def test_new_caller_books_an_offered_time(conversation, clinic, dr_khan, m
     assert record.turns == 5
     said = [line["text"] for line in record.transcript]
     assert said[0].endswith("thank you for calling Sunrise Family Clinic. How can I help you today?")
-    assert "Bilal Ahmed" in said and said[-1] == "You're booked. Anything else?"
+    assert "Bilal Ahmed, born 1st February 1990" in said and said[-1] == "You're booked. Anything else?"
     assert record.llm_ttft_ms is not None
     assert record.usage["models"][0]["model"] == "scripted"
     assert live(room) is None  # the panel lets go of an ended call
@@ -101,17 +101,20 @@ def outputs(result) -> list[str]:
 
 async def test_slot_taken_meanwhile_alternatives_offered_and_picked(conversation, clinic, dr_khan, monday):
     script = [
-        call("identify_patient", full_name="Sana Iqbal"),
+        call("identify_patient", full_name="Sana Iqbal", date_of_birth="1992-02-02"),
         say("Thanks Sana. When would you like to come?"),
         call("find_free_times", provider="Khan", day=monday.isoformat(), time="10:00"),
+        call("book_appointment", slot_id=first_slot, confirmed=False),
         say("10:00 on Monday is free. Shall I book it?"),
         call("book_appointment", slot_id=first_slot, confirmed=True),
         say("Sorry, that time has just gone. I can offer 10:30 instead."),
-        call("book_appointment", slot_id=first_slot, confirmed=True),  # first of the new offer
+        call("book_appointment", slot_id=first_slot, confirmed=False),  # first of the new offer
+        say("That's 10:30 on Monday with Dr Khan. Shall I book it?"),
+        call("book_appointment", slot_id=lambda seen: seen.ids("slot")[0], confirmed=True),
         say("Booked."),
     ]
     async with conversation(script) as convo:
-        await convo.say("Book me with Dr Khan, my name is Sana Iqbal")
+        await convo.say("Book me with Dr Khan, my name is Sana Iqbal, born 2nd February 1992")
         result = await convo.say("Monday at ten")
         assert outputs(result)[0].startswith("That time is free.")
         # A receptionist books the same time from the dashboard meanwhile.
@@ -126,7 +129,8 @@ async def test_slot_taken_meanwhile_alternatives_offered_and_picked(conversation
         # Alternatives, under new ids the model can book.
         new_ids = re.findall(r"slot-\d+", refusal)
         assert new_ids and not set(new_ids) & {"slot-1", "slot-2", "slot-3", "slot-4"}
-        result = await convo.say("10:30 is fine, yes")
+        await convo.say("10:30 is fine")
+        result = await convo.say("Yes")
         result.expect.next_event().is_function_call(name="book_appointment", arguments={"slot_id": new_ids[0]})
         result.expect.next_event().is_function_call_output(is_error=False)
         room = convo.desk.context.room
@@ -211,13 +215,14 @@ async def test_reschedule_after_identification(conversation, clinic, booked, mon
         call("list_appointments"),
         say("You have an appointment on Monday at 11:00 with Dr Khan. Where would you like to move it?"),
         call("find_free_times", provider="Dr Khan", day=tuesday.isoformat(), time="15:00"),
+        call("reschedule_appointment", appointment_id=first_appointment, slot_id=first_slot, confirmed=False),
         say("Tuesday at 15:00 is free. Move it there?"),
         call("reschedule_appointment", appointment_id=first_appointment, slot_id=first_slot, confirmed=True),
         say("Done, it's moved to Tuesday at 15:00."),
     ]
     async with conversation(script) as convo:
         result = await convo.say("I'm Imran Qureshi, born 3rd May 1980, I need to move my appointment")
-        assert outputs(result)[0].startswith("Identified Imran Qureshi. They have 1 upcoming appointment")
+        assert outputs(result)[0].startswith('Identified the patient "Imran Qureshi". They have 1 upcoming appointment')
         assert "appt-1: " in outputs(result)[1] and "at 11:00 with Dr Ayesha Khan" in outputs(result)[1]
         await convo.say("Tuesday afternoon at three")
         assert live(convo.desk.context.room)["requested_slot"].startswith(f"{tuesday.isoformat()}T15:00")
@@ -336,14 +341,17 @@ async def test_emergency_words_get_the_emergency_number_then_a_transfer(conversa
 
 async def test_caller_id_is_used_not_asked(conversation, clinic, dr_khan):
     script = [
-        call("identify_patient", full_name="Hina Raza"),
+        call("identify_patient", full_name="Hina Raza", date_of_birth="1985-07-07"),
         call("find_free_times", provider="anyone"),
+        call("book_appointment", slot_id=first_slot, confirmed=False),
+        say("That's Hina Raza, first thing Monday. Shall I book it?"),
         call("book_appointment", slot_id=first_slot, confirmed=True),
         say("Booked on the number you're calling from."),
     ]
     async with conversation(script, caller_id="0300 1234567") as convo:
         assert "caller ID shows 0 3 0 0, 1 2 3, 4 5 6 7" in convo.session.current_agent.instructions
-        await convo.say("Hina Raza, first free time with anyone, yes book it")
+        await convo.say("Hina Raza, born 7 July 1985, first free time with anyone")
+        await convo.say("Yes, book it")
     patient = await Patient.objects.aget()
     assert patient.phone == CALLER  # normalised from what the SIP trunk sent
 

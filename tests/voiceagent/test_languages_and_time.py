@@ -62,7 +62,7 @@ async def test_an_urdu_caller_is_answered_in_urdu_and_the_model_is_told_so(conve
     told = Told()
     script = [
         told.say("جی بالکل، کس دن آنا چاہیں گے؟"),
-        call("identify_patient", full_name="Bilal Ahmed"),
+        call("identify_patient", full_name="Bilal Ahmed", date_of_birth="1990-02-01"),
         call("find_free_times", provider="Dr Khan", day=(monday + timedelta(days=1)).isoformat(),
              time_of_day="morning"),
         call("book_appointment", slot_id=first_slot, confirmed=False),

@@ -45,8 +45,9 @@ def own_redis(settings, monkeypatch):
 async def test_booking_lands_while_redis_is_down_and_state_catches_up(conversation, clinic, dr_khan, monday,
                                                                        own_redis):
     script = [
-        call("identify_patient", full_name="Zara Hussain"),
+        call("identify_patient", full_name="Zara Hussain", date_of_birth="1991-03-03"),
         call("find_free_times", provider="Dr Khan", day=monday.isoformat(), time="14:00"),
+        call("book_appointment", slot_id=first_slot, confirmed=False),
         say("Monday at 14:00 is free. Shall I book it?"),
         call("book_appointment", slot_id=first_slot, confirmed=True),
         say("You're booked for Monday at 14:00."),
@@ -54,7 +55,7 @@ async def test_booking_lands_while_redis_is_down_and_state_catches_up(conversati
     async with conversation(script) as convo:
         room = convo.desk.context.room
         await convo.say("Zara Hussain, Monday at two with Dr Khan")
-        assert active_calls()[0]["stage"] == "choosing_slot"
+        assert active_calls()[0]["stage"] == "booking"  # read back, waiting for the yes
 
         own_redis.stop()
         started = time.monotonic()
@@ -93,14 +94,17 @@ async def test_call_starts_and_books_with_redis_down_from_the_start(conversation
                                                                     own_redis):
     own_redis.stop()
     script = [
-        call("identify_patient", full_name="Omar Farooq"),
+        call("identify_patient", full_name="Omar Farooq", date_of_birth="1979-09-09"),
         call("find_free_times", provider="anyone", day=monday.isoformat(), time_of_day="afternoon"),
+        call("book_appointment", slot_id=first_slot, confirmed=False),
+        say("The first is Monday afternoon. Shall I book it?"),
         call("book_appointment", slot_id=first_slot, confirmed=True),
         say("Booked."),
     ]
     async with conversation(script) as convo:
         assert ", thank you for calling" in convo.agent_lines()[0]
-        await convo.say("Omar Farooq, any doctor Monday afternoon, yes book the first")
+        await convo.say("Omar Farooq, born 9 September 1979, any doctor Monday afternoon")
+        await convo.say("Yes, book it")
         room = convo.desk.context.room
     record = await Call.objects.select_related("appointment").aget(room=room)
     assert record.outcome == Call.Outcome.BOOKED and record.appointment.start.date() == monday

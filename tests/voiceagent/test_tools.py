@@ -18,7 +18,7 @@ from tests.when import local_dt
 from voiceagent.agent import open_call, transfer_request
 from voiceagent.livecalls import active_calls
 from voiceagent.models import Call
-from voiceagent.tools import FAILURES_BEFORE_TRANSFER
+from voiceagent.tools import ASK_BIRTH_DATE, FAILURES_BEFORE_TRANSFER, IDENTITY_FAILED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 _rooms = itertools.count(1)
@@ -45,6 +45,13 @@ def stage(desk) -> str:
     return next(c for c in active_calls() if c["room"] == desk.context.room)["stage"]
 
 
+async def agreed(desk, write, *args, **kwargs) -> str:
+    """A write as a call makes it: read back (confirmed=False), the caller's yes, then confirmed=True."""
+    await write(*args, False, **kwargs)
+    await desk.follow_caller("Yes please")
+    return await write(*args, True, **kwargs)
+
+
 async def offer(desk, provider="Dr Khan", day: date | None = None, at="10:00") -> str:
     out = await desk.find_free_times(provider, day.isoformat() if day else "", "", at if day else "")
     return out.split(": ")[1].split(" ")[0] if "slot-" in out else ""
@@ -58,17 +65,21 @@ async def test_booking_needs_an_offered_slot_a_name_and_a_yes(desk_for, clinic, 
     assert stage(desk) == "choosing_slot"
     with pytest.raises(ToolError, match="full name first"):
         await desk.book_appointment(slot, True)
-    await desk.identify_patient("Nadia Khan")
+    assert await desk.identify_patient("Nadia Khan") == ASK_BIRTH_DATE
+    with pytest.raises(ToolError, match="date of birth first"):
+        await desk.book_appointment(slot, False)
+    await desk.identify_patient("Nadia Khan", "1990-04-01")
     readback = await desk.book_appointment(slot, False)
     assert readback.startswith(f"Not booked yet (Nadia Khan with Dr Ayesha Khan on {monday:%A}")
     assert f"«That's Nadia Khan with Dr Ayesha Khan, {monday:%A} the " in readback
     assert "at 10 in the morning. Shall I book it?»" in readback
     assert await Appointment.objects.acount() == 0 and await Patient.objects.acount() == 0
-    await desk.book_appointment(slot, True, reason="  cough for a week ")
+    await agreed(desk, desk.book_appointment, slot, reason="  cough for a week ")
     appointment = await Appointment.objects.select_related("patient").aget()
     assert (appointment.start, appointment.source, appointment.reason) == (
         local_dt(monday, 10), Appointment.Source.PHONE, "cough for a week")
     assert (appointment.patient.full_name, appointment.patient.phone) == ("Nadia Khan", CALLER)
+    assert appointment.patient.date_of_birth == date(1990, 4, 1)  # the next call can check who they are
     with pytest.raises(ToolError, match="not a time offered"):
         await desk.book_appointment(slot, True)  # an id books once
 
@@ -77,19 +88,19 @@ async def test_existing_patient_is_reused_not_duplicated(desk_for, clinic, dr_kh
     patient = await Patient.objects.acreate(full_name="Nadia Khan", phone=CALLER)
     desk = await desk_for()
     await desk.identify_patient("NADIA   khan")
-    await desk.book_appointment(await offer(desk, day=monday), True)
+    await agreed(desk, desk.book_appointment, await offer(desk, day=monday))
     assert await Patient.objects.acount() == 1
     assert (await Appointment.objects.aget()).patient_id == patient.pk
 
 
 async def test_refused_booking_offers_alternatives_and_counts_failures(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    await desk.identify_patient("Nadia Khan")
+    await desk.identify_patient("Nadia Khan", "1990-04-01")
     slot = await offer(desk, day=monday)
     await Appointment.objects.acreate(patient=await Patient.objects.acreate(full_name="X Y", phone="+923331234567"),
                                       provider=dr_khan, start=local_dt(monday, 10), end=local_dt(monday, 10, 30))
     with pytest.raises(ToolError) as refused:
-        await desk.book_appointment(slot, True)
+        await agreed(desk, desk.book_appointment, slot)
     assert "already booked at 10:00" in str(refused.value) and "Offer these instead" in str(refused.value)
     assert "offer to transfer" not in str(refused.value)
     desk.context.failures = FAILURES_BEFORE_TRANSFER - 1
@@ -107,10 +118,9 @@ async def test_identification_needs_birth_date_when_on_file(desk_for, clinic):
     await Patient.objects.acreate(full_name="Imran Qureshi", phone=CALLER, date_of_birth=date(1980, 5, 3))
     desk = await desk_for()
     asked = await desk.identify_patient("Imran Qureshi")
-    assert "ask for the patient's date of birth" in asked and not desk.context.verified
-    with pytest.raises(ToolError, match="do not match our records"):
-        await desk.identify_patient("Imran Qureshi", "1980-03-05")
-    assert not desk.context.verified and desk.context.failures == 1
+    assert asked == ASK_BIRTH_DATE and not desk.context.verified
+    assert await desk.identify_patient("Imran Qureshi", "1980-03-05") == IDENTITY_FAILED
+    assert not desk.context.verified and desk.context.identity_failures == 1
     with pytest.raises(ToolError, match="not a date"):
         await desk.identify_patient("Imran Qureshi", "3rd May")
     with pytest.raises(ToolError, match="in the future"):
@@ -122,8 +132,8 @@ async def test_identification_needs_birth_date_when_on_file(desk_for, clinic):
 async def test_same_name_on_another_number_is_a_new_patient(desk_for, clinic):
     await Patient.objects.acreate(full_name="Imran Qureshi", phone="+923339876543")
     desk = await desk_for()
-    said = await desk.identify_patient("Imran Qureshi")
-    assert said.startswith("No patient called Imran Qureshi is registered under this phone number")
+    assert await desk.identify_patient("Imran Qureshi") == ASK_BIRTH_DATE
+    assert await desk.identify_patient("Imran Qureshi", "1970-01-01") == IDENTITY_FAILED
     assert not desk.context.verified
     with pytest.raises(ToolError, match="not identified"):
         await desk.list_appointments()
@@ -151,12 +161,12 @@ async def test_appointments_listed_moved_cancelled_only_for_the_identified_patie
     assert (await Appointment.objects.aget(pk=theirs.pk)).status == Appointment.Status.BOOKED
     [appt_id] = [k for k, v in desk.context.listed.items() if v == mine.pk]
     slot = await offer(desk, day=monday, at="12:00")
-    moved = await desk.reschedule_appointment(appt_id, slot, True)
+    moved = await agreed(desk, desk.reschedule_appointment, appt_id, slot)
     assert moved.startswith("Moved: the appointment is now on")
     await mine.arefresh_from_db()
     assert (mine.start, mine.status) == (local_dt(monday, 12), Appointment.Status.RESCHEDULED)
     assert stage(desk) == "wrapping_up"
-    await desk.cancel_appointment(appt_id, True)
+    await agreed(desk, desk.cancel_appointment, appt_id)
     await mine.arefresh_from_db()
     assert mine.status == Appointment.Status.CANCELLED
     record = await Call.objects.aget(pk=desk.call_id)
@@ -175,10 +185,10 @@ async def test_a_visit_checked_in_at_the_desk_is_out_of_the_callers_reach(desk_f
     await Appointment.objects.filter(pk=mine.pk).aupdate(status=Appointment.Status.ARRIVED,
                                                          arrived_at=timezone.now())
     with pytest.raises(ToolError, match="already arrived for this appointment, so it can no longer be cancelled"):
-        await desk.cancel_appointment(appt_id, True)
+        await agreed(desk, desk.cancel_appointment, appt_id)
     slot = await offer(desk, day=monday, at="12:00")
     with pytest.raises(ToolError, match="already arrived for this appointment, so it can no longer be moved"):
-        await desk.reschedule_appointment(appt_id, slot, True)
+        await agreed(desk, desk.reschedule_appointment, appt_id, slot)
     assert "no upcoming appointments" in await desk.list_appointments()
     await mine.arefresh_from_db()
     assert (mine.status, mine.start) == (Appointment.Status.ARRIVED, local_dt(monday, 9))
@@ -272,8 +282,8 @@ def test_transfer_request_is_a_cold_sip_transfer_to_the_clinic_number():
 
 async def test_a_phone_booking_is_on_the_audit_trail_as_the_agent_and_its_call(desk_for, clinic, dr_khan, monday):
     desk = await desk_for()
-    await desk.identify_patient("Nadia Khan")
-    await desk.book_appointment(await offer(desk, day=monday), True)
+    await desk.identify_patient("Nadia Khan", "1990-04-01")
+    await agreed(desk, desk.book_appointment, await offer(desk, day=monday))
     appointment = await Appointment.objects.aget()
     record = await appointment.history.aget()
     assert record.history_type == "+" and record.history_user_id is None
