@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class ClinicConfig(AppConfig):
@@ -6,3 +7,6 @@ class ClinicConfig(AppConfig):
 
     def ready(self):
         from clinic import audit  # noqa: F401 - connects the audit trail's author to simple-history
+        from clinic.security import owner_only_sqlite
+
+        connection_created.connect(owner_only_sqlite, dispatch_uid="clinic-owner-only-sqlite")

@@ -64,7 +64,8 @@ class PrivateRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "PrivateRedis":
-        self.socket.parent.mkdir(parents=True, exist_ok=True)
+        # The socket (mode 700 below) and its folder are the owner's only.
+        self.socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.socket.exists():
             self.socket.unlink()  # left by a server that was killed
         self.process = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""Response headers for health data, and the live-calls WebSocket's origin check.
+"""Response headers for health data, the live-calls WebSocket's origin check, private files.
 
 The Content-Security-Policy, HSTS and the other standard headers come from
 Django's own middleware (settings, "Security headers"); this module adds
@@ -7,6 +7,7 @@ what Django has no setting for.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
@@ -95,3 +96,23 @@ class SameOriginWebSocket:
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.application(scope, receive, send)
+
+
+def owner_only_sqlite(sender, connection, **kwargs):
+    """connection_created receiver: the SQLite file (and its WAL companions) readable by its owner only.
+
+    The file is the clinic's whole record; on a shared machine the default
+    umask would let every local user read it. SQLite gives the -wal and -shm
+    files it creates later the main file's mode.
+    """
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            pass

@@ -96,6 +96,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run",
 ]
 RECEPTIONIST_PASSWORD = "correct-horse-battery"
+# Where the running dashboard server (_asgi_server) writes its log: tests read what it logged.
+ASGI_SERVER_LOG: dict[str, Path] = {}
 
 
 def _free_port() -> int:
@@ -133,6 +135,7 @@ def _asgi_server(django_db_setup, django_db_blocker, tmp_path_factory):
         db_url = _database_url_of(connection)
     port = _free_port()
     log_path = tmp_path_factory.mktemp("asgi") / "server.log"
+    ASGI_SERVER_LOG["path"] = log_path
     env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "true", "PYTHONUNBUFFERED": "1"}
     root = Path(__file__).resolve().parent.parent
     with open(log_path, "w") as log:

@@ -15,12 +15,26 @@ def _record(msg, *args, **extra) -> logging.LogRecord:
 
 
 @pytest.mark.parametrize("line, shown", [
-    ("HTTP GET /patients/?q=03001234567 200", "HTTP GET /patients/?q=••••••••567 200"),
-    ("HTTP GET /patients/?q=0300+1234567 200", "HTTP GET /patients/?q=••••••••567 200"),
     ("caller %2B923001234567 rang", "caller •••••••••567 rang"),
+    ("caller 0300-123-4567 rang", "caller ••••••••567 rang"),
+    ("caller 0300.123.4567 rang", "caller ••••••••567 rang"),
+    ("caller +92 300 1234567 rang", "caller •••••••••567 rang"),
+    ("caller 0300 1234567 rang", "caller 0300 ••••567 rang"),
     ("booked appointment 42 at 10:30", "booked appointment 42 at 10:30"),
+    ("booked for 2026-12-14 10:00 from 203.0.113.9", "booked for 2026-12-14 10:00 from 203.0.113.9"),
+    ('"GET /patients/ HTTP/1.1" 200 1234567', '"GET /patients/ HTTP/1.1" 200 ••••567'),
 ])
 def test_long_numbers_in_messages_are_masked_and_short_ones_kept(line, shown):
+    assert _record(line).getMessage() == shown
+
+
+@pytest.mark.parametrize("line, shown", [
+    ("HTTP GET /patients/?q=Ali+Raza 200 [0.01, 127.0.0.1:5000]", "HTTP GET /patients/?q=… 200 [0.01, 127.0.0.1:5000]"),
+    ("HTTP GET /patients/?q=0300-123-4567&page=2 200", "HTTP GET /patients/?q=…&page=… 200"),
+    ('"GET /calls/?Ali%20Raza HTTP/1.1" 200', '"GET /calls/?… HTTP/1.1" 200'),
+    ("HTTP GET /patients/ 200", "HTTP GET /patients/ 200"),
+])
+def test_query_strings_lose_their_values(line, shown):
     assert _record(line).getMessage() == shown
 
 
