@@ -46,13 +46,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import redis
 import redis.asyncio as aredis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -326,14 +327,65 @@ async def aactive_calls() -> list[dict]:
 
 
 _pending: set[asyncio.Task] = set()
+# Events waiting for the publisher thread; beyond this many (Redis frozen for
+# long) the newest are dropped with a warning: open panels re-read their
+# state on their next refresh anyway.
+PUBLISH_QUEUE = 1000
+
+
+class _Publisher:
+    """One background thread per process that sends events from sync code to the channel layer.
+
+    A booking's after-commit event must not wait on Redis: with Redis frozen
+    (answering nothing) a send waits out the channel layer's 15 s socket
+    timeout, and the caller (or the receptionist) would hear or see nothing
+    for that long. The booking's thread only queues the event; this thread
+    sends them in order, each bounded by `_send`'s timeout.
+    """
+
+    def __init__(self):
+        self.queue: queue.Queue[dict] = queue.Queue(maxsize=PUBLISH_QUEUE)
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def put(self, event: dict) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="live-events", daemon=True)
+                self.thread.start()
+        try:
+            self.queue.put_nowait(event)
+        except queue.Full:
+            log.warning("%s event dropped: %s events already wait for Redis", event.get("type"), PUBLISH_QUEUE)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        while True:
+            event = self.queue.get()
+            try:
+                loop.run_until_complete(_send(event))
+            finally:
+                self.queue.task_done()
+
+
+_publisher = _Publisher()
+
+
+def flush_events(timeout: float = 5.0) -> bool:
+    """Wait until the queued events were sent or given up on (tests, and a worker shutting down)."""
+    deadline = time.monotonic() + timeout
+    while _publisher.queue.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _publisher.queue.unfinished_tasks
 
 
 def _send_from_sync(event: dict) -> None:
     """Send from sync code (an on_commit hook); the change is committed, so a missed event is only logged.
 
     Usually there is no event loop in this thread (a request thread, a
-    sync_to_async worker) and we wait for the send. If sync code runs inside a
-    loop's thread, waiting would deadlock it: the send is scheduled on that loop.
+    sync_to_async worker): the event goes to the publisher thread and this
+    thread carries on at once. If sync code runs inside a loop's thread, the
+    send is scheduled on that loop.
     """
     try:
         loop = asyncio.get_running_loop()
@@ -344,10 +396,7 @@ def _send_from_sync(event: dict) -> None:
         _pending.add(task)  # keep a reference until it is done
         task.add_done_callback(_pending.discard)
         return
-    try:
-        async_to_sync(get_channel_layer().group_send)(GROUP, event)
-    except Exception as exc:  # noqa: BLE001 - a missed refresh is not fatal
-        log.warning("%s event not sent (%s)", event.get("type"), type(exc).__name__)
+    _publisher.put(event)
 
 
 def announce(event: dict) -> None:

@@ -108,3 +108,42 @@ async def test_call_starts_and_books_with_redis_down_from_the_start(conversation
         room = convo.desk.context.room
     record = await Call.objects.select_related("appointment").aget(room=room)
     assert record.outcome == Call.Outcome.BOOKED and record.appointment.start.date() == monday
+
+
+async def test_a_frozen_redis_costs_the_booking_turn_about_a_second_and_the_booking_lands(
+        conversation, clinic, dr_khan, monday, own_redis):
+    import os
+    import signal
+
+    from voiceagent import livecalls
+
+    script = [
+        call("identify_patient", full_name="Zara Hussain", date_of_birth="1991-03-03"),
+        call("find_free_times", provider="Dr Khan", day=monday.isoformat(), time="14:00"),
+        call("book_appointment", slot_id=first_slot, confirmed=False),
+        say("Monday at 14:00 is free. Shall I book it?"),
+        call("book_appointment", slot_id=first_slot, confirmed=True),
+        say("You're booked for Monday at 14:00."),
+    ]
+    async with conversation(script) as convo:
+        room = convo.desk.context.room
+        await convo.say("Zara Hussain, born 3 March 1991, Monday at two with Dr Khan")
+        # Frozen, not stopped: the socket stays open and nothing answers.
+        os.kill(own_redis.process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            result = await convo.say("Yes please")
+            took = time.monotonic() - started
+        finally:
+            os.kill(own_redis.process.pid, signal.SIGCONT)
+        result.expect.next_event().is_function_call(name="book_appointment")
+        result.expect.next_event().is_function_call_output(is_error=False)
+        # The channel layer's own read timeout is 15 s; each of our Redis calls gives up far sooner.
+        assert took < 3, f"the booking turn took {took:.1f}s with Redis frozen"
+        assert await Appointment.objects.acount() == 1
+        # Redis answers again: the panel catches up at the next heartbeat.
+        await asyncio.sleep(0.1)
+        await convo.run.heartbeat()
+        [state] = active_calls()
+        assert (state["room"], state["stage"]) == (room, "wrapping_up")
+    assert livecalls.flush_events(timeout=5)
