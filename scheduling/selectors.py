@@ -190,6 +190,25 @@ def find_free_times(
     return FreeTimes(requested_free=requested_free, slots=slots, providers=by_id)
 
 
+def last_free_times(*, provider: Provider | None = None, limit: int = 4,
+                    rules: Rules | None = None) -> tuple[date, FreeTimes]:
+    """The last day bookings are taken, and the free times nearest before it (for a request past it).
+
+    Looks at the final week before the horizon, then further back a week at
+    a time (at most about two months): a full last week still has an answer.
+    """
+    rules = rules or booking_rules()
+    last = rules.last_day
+    today = rules.now.astimezone(rules.tz).date()
+    result = FreeTimes(requested_free=False, slots=[], providers={})
+    for weeks in range(1, 10):
+        start = max(last - timedelta(days=7 * weeks - 1), today)
+        result = find_free_times(provider=provider, day=start, limit=limit, rules=rules)
+        if result.slots or start == today:
+            break
+    return last, result
+
+
 def free_slots_for_day(*, provider: Provider, day: date, exclude_appointment_id: int | None = None) -> list[datetime]:
     """Every bookable start for one provider on one day (the dashboard's time picker)."""
     rules = booking_rules()
