@@ -46,6 +46,11 @@ class ClinicProfileAdmin(SafeInputAdmin, admin.ModelAdmin):
         (None, {"fields": ["name", "address", "phone"]}),
         ("Phone agent", {"fields": ["transfer_phone", ("transfer_from", "transfer_until"), "emergency_number"]}),
         ("Booking rules", {"fields": ["min_notice_minutes", "booking_horizon_days"]}),
+        ("Messages to patients", {
+            "fields": ["booked_text", "moved_text", "cancelled_text", "reminder_text"],
+            "description": "Sent by SMS or email, as each patient chose, after every booking, move and "
+                           "cancellation, and as a reminder before the visit.",
+        }),
     ]
 
     def has_add_permission(self, request):

@@ -4,6 +4,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from notifications import texts
+
+
+def _message_text(kind: str, label: str) -> models.TextField:
+    return models.TextField(
+        label, blank=True, default=texts.DEFAULTS[kind], validators=[texts.validate_message_text],
+        help_text="Empty: the standard text. Placeholders: "
+                  + ", ".join("{%s} (%s)" % item for item in texts.PLACEHOLDERS.items()) + ".",
+    )
+
 
 class ClinicProfile(models.Model):
     """The one clinic this installation serves; managers edit it in the admin.
@@ -42,6 +52,11 @@ class ClinicProfile(models.Model):
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
+    # What patients receive by SMS or email (notifications app).
+    booked_text = _message_text("booked", "booking confirmation")
+    moved_text = _message_text("moved", "move confirmation")
+    cancelled_text = _message_text("cancelled", "cancellation confirmation")
+    reminder_text = _message_text("reminder", "reminder")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

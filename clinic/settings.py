@@ -8,6 +8,7 @@ wrong appointments silently.
 
 import os
 import zoneinfo
+from datetime import datetime
 from pathlib import Path
 
 import environ
@@ -103,11 +104,13 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # trigram search indexes (patients migration 0003); idle on SQLite
     "channels",
     "django_htmx",
+    "django_tasks_db",
     "simple_history",
     "clinic",
     "patients",
     "scheduling",
     "voiceagent",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -342,6 +345,63 @@ REMINDER_CALLS_AT_ONCE = _int("REMINDER_CALLS_AT_ONCE", 2, minimum=1)
 REMINDER_CALL_ATTEMPTS = _int("REMINDER_CALL_ATTEMPTS", 2, minimum=1)
 # The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
 VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
+
+# --- Background tasks: confirmations, reminders (notifications app) ---------
+# Django's tasks framework on the database (django-tasks-db): tasks are rows,
+# so they outlive a restart of the worker, and "run at" is a column; no
+# second queue system to run. The worker is `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+REMINDER_LEAD_HOURS = _int("REMINDER_LEAD_HOURS", 24, minimum=1)
+
+
+def _quiet_hours(name: str, default: str):
+    raw = env.str(name, default=default).strip().lower()
+    if raw in ("", "off", "none"):
+        return None
+    try:
+        start, end = (datetime.strptime(part.strip(), "%H:%M").time() for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 21:00-08:00 (or be off), not {raw!r}.") from None
+    if start == end:
+        raise ImproperlyConfigured(f"{name} starts and ends at the same time; write off for no quiet hours.")
+    return start, end
+
+
+# Reminders due in these hours (clinic time) wait for their end.
+QUIET_HOURS = _quiet_hours("QUIET_HOURS", "21:00-08:00")
+# A failed send is tried again after NOTIFY_RETRY_SECONDS, then twice as long
+# each time, NOTIFY_MAX_ATTEMPTS tries in all; then it shows as failed.
+NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFY_RETRY_SECONDS = _int("NOTIFY_RETRY_SECONDS", 60)
+
+# SMS: "log" writes messages to the log (development); "twilio" sends them.
+SMS_BACKEND = env.str("SMS_BACKEND", default="log").strip().lower()
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="https://api.twilio.com")
+if SMS_BACKEND not in ("log", "twilio"):
+    raise ImproperlyConfigured(f"SMS_BACKEND must be log or twilio, not {SMS_BACKEND!r}.")
+if SMS_BACKEND == "twilio":
+    _missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER") if not globals()[n]]
+    if _missing:
+        raise ImproperlyConfigured(f"SMS_BACKEND=twilio needs {', '.join(_missing)}.")
+
+# Email: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587;
+# unset, messages are printed on the console (development).
+try:
+    _mail = env.email_url("EMAIL_URL", default="consolemail://")
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL is not a mail URL we can use ({exc}); example: smtp+tls://user:password@host:587"
+    ) from None
+_smtp = _mail["EMAIL_BACKEND"].endswith(".smtp.EmailBackend")
+MAILERS = {"default": {"BACKEND": _mail["EMAIL_BACKEND"], "OPTIONS": {
+    "host": _mail["EMAIL_HOST"], "port": _mail["EMAIL_PORT"], "username": _mail["EMAIL_HOST_USER"],
+    "password": _mail["EMAIL_HOST_PASSWORD"], "use_tls": _mail.get("EMAIL_USE_TLS", False),
+    "use_ssl": _mail.get("EMAIL_USE_SSL", False), "timeout": 10,
+} if _smtp else {}}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 # --- Logging ------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -6,6 +6,7 @@ import unicodedata
 from difflib import SequenceMatcher
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Upper
 
 from clinic import hygiene
 from patients.models import Patient
@@ -18,10 +19,19 @@ def patient_search(query: str) -> QuerySet[Patient]:
     Searches all patients, not a recent window: "raza 4567" finds Ali Raza
     whose number ends in 4567, however long ago he registered.
     """
+    words = hygiene.search_words(query)
     qs = Patient.objects.all()
-    for word in hygiene.search_words(query):
+    for word in words:
         qs = qs.filter(phone_match("phone", word) or Q(full_name__icontains=word))
-    return qs.order_by("full_name", "id")
+    if not words:
+        return qs.order_by("full_name", "id")
+    # Matches are sorted by an expression no B-tree index provides (Upper:
+    # the unique constraint indexes lower(full_name)), so PostgreSQL reads them
+    # through the trigram indexes and sorts them, a cost that grows with the
+    # matches. Ordered by an indexed name it may instead walk that index and
+    # test every patient until a page is full: seconds at 500,000 patients
+    # for "ali raza".
+    return qs.order_by(Upper("full_name"), "id")
 
 
 def phone_match(field: str, word: str) -> Q | None:

@@ -38,6 +38,8 @@ def clean_name(raw: str) -> str:
 
 
 def clean_phone(raw: str) -> str:
+    if not isinstance(raw, str):
+        raise PatientError("Please give the phone number as digits.", field="phone")
     try:
         return normalize_phone(raw)
     except InvalidPhoneNumber as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -59,11 +58,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     patients = patient_search(query) if not search_error else Patient.objects.none()
     if no_birth_date:
         patients = patients.filter(date_of_birth__isnull=True)
-    if query:
-        # Sort the matches, rather than walk the name index in order and test
-        # every patient against the filter: a few phone digits match a handful
-        # of 50,000 rows, and the walk costs ten times the sort.
-        patients = patients.order_by(Lower("full_name"), "id")
     # Each row shows the patient's next visit: one indexed subquery per row
     # of the page (count() leaves it out).
     next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]

@@ -9,6 +9,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.hygiene import SafeInputAdmin
@@ -117,11 +119,22 @@ class AppointmentAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     date_hierarchy = "start"
     search_fields = ["patient__full_name", "patient__phone", "reason"]
     autocomplete_fields = ["patient", "provider"]
-    readonly_fields = ["end", "source", "created_at", "updated_at", "arrived_at", "cancelled_at"]
+    readonly_fields = ["end", "source", "created_at", "updated_at", "arrived_at", "cancelled_at",
+                       "confirmed_at", "confirmed_via", "patient_messages"]
     fields = ["patient", "provider", "start", "end", "status", "reason", "source",
-              "created_at", "updated_at", "arrived_at", "cancelled_at"]
+              "created_at", "updated_at", "arrived_at", "cancelled_at", "confirmed_at", "confirmed_via", "patient_messages"]
     actions = ["mark_arrived", "mark_completed", "mark_no_show", "cancel"]
     ordering = ["-start"]
+
+    @admin.display(description="messages to the patient")
+    def patient_messages(self, obj):
+        # The notifications app's rows, through their reverse relation (scheduling does not import it).
+        rows = obj.notifications.all() if obj.pk else []
+        return format_html_join(
+            mark_safe("<br>"), "{}{}: {} {}",
+            ((n.get_kind_display(), f" by {n.get_channel_display()}" if n.channel else "", n.get_status_display(),
+              f"({n.detail})" if n.detail else "") for n in rows),
+        ) or "none"
 
     def search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -24,6 +24,7 @@ Messages the browser receives:
     {"type": "appointment.changed", "appointment": {id, action, status, ...}}
     {"type": "callback.changed", "callback": {id, status}, "open": n}
     {"type": "unavailable"}                           Redis is not answering
+    {"type": "refused", "reason": text}               a message from it was not understood
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ CLOSE_FORBIDDEN = 4403
 # A dead worker's record expires TTL_SECONDS (45) after its last heartbeat;
 # with a refresh every 15 s its row is gone from open panels within a minute.
 SNAPSHOT_SECONDS = 15
+# The browser only ever sends {"type": "snapshot"}.
+MESSAGE_LIMIT = 1000
 
 
 class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
@@ -73,10 +76,26 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
         if self.joined:
             await self.channel_layer.group_discard(livecalls.GROUP, self.channel_name)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Only small JSON text is understood: anything else (binary frames,
+        # broken or huge JSON) gets a polite refusal, not a closed socket and
+        # an error traceback in the log.
+        if text_data is None or len(text_data) > MESSAGE_LIMIT:
+            await self.send_json({"type": "refused", "reason": "Send small JSON text messages only."})
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json({"type": "refused", "reason": "That message is not JSON."})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         # The browser may ask for the state again (after waking from sleep, say).
         if isinstance(content, dict) and content.get("type") == "snapshot":
             await self.send_snapshot()
+            return
+        await self.send_json({"type": "refused", "reason": 'Unknown message: only {"type": "snapshot"} is understood.'})
 
     async def send_snapshot(self):
         try:

@@ -504,6 +504,12 @@ class FrontDesk:
         await self.read_clinic()  # the call's provider list, read while the greeting played
         try:
             who = _find_provider(provider, self._providers)
+        except ToolError as exc:
+            raise await self._failed(str(exc)) from None
+        horizon = today + timedelta(days=self.clinic.booking_horizon_days)
+        if wanted_day and wanted_day > horizon:
+            return await self._past_horizon(who, wanted_day)
+        try:
             result, refusal = await sync_to_async(self._free_times)(who, wanted_day, wanted_time, part)
         except ToolError as exc:
             raise await self._failed(str(exc)) from None
@@ -526,6 +532,20 @@ class FrontDesk:
             intro + "Offer these times (use the id to book; never offer a time that is not listed): "
             + "; ".join(lines) + "."
         )
+
+    async def _past_horizon(self, who: Provider | None, day: date) -> str:
+        """A day past the booking horizon: until when the clinic books, and the last free times before then."""
+        last, result = await sync_to_async(selectors.last_free_times)(provider=who, limit=OFFER_LIMIT)
+        await self._stage(Stage.CHOOSING_SLOT, provider=who.name if who else "")
+        said = (f"{date_format(day, 'l j F Y')} is too far ahead: the clinic books up to "
+                f"{date_format(last, 'l j F Y')} ({self.clinic.booking_horizon_days} days ahead). Tell the caller.")
+        lines = self._offer(result.slots, result.providers)
+        if not lines:
+            raise await self._failed(said + " There are no free times before then either; offer to take a message "
+                                            "or transfer the caller to staff.")
+        who_text = f"with {who.name}" if who else "with anyone"
+        return (said + f" The last free times before then {who_text} (use the id to book; never offer a time "
+                f"that is not listed): " + "; ".join(lines) + ".")
 
     def _free_times(self, who: Provider | None, day: date | None, at: time | None, part: PartOfDay | None):
         result = selectors.find_free_times(provider=who, day=day, at=at, part_of_day=part, limit=OFFER_LIMIT)

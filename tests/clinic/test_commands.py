@@ -84,6 +84,7 @@ def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
         out = "".join(lines)
         assert "Started a private Redis" in out and "Seeded the demo clinic" in out, out
         assert "Phone agent: off. To answer calls, set LIVEKIT_URL" in out
+        assert "Background worker: started" in out
         receptionist = re.search(r"receptionist login:\s+(\S+) / (\S+)", out).groups()
         manager = re.search(r"manager \(admin\) login:\s+(\S+) / (\S+)", out).groups()
 
@@ -102,7 +103,7 @@ def test_up_serves_the_product_with_a_printed_login_and_stops_cleanly(tmp_path):
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest
-    assert "Stopped the private Redis." in rest
+    assert "Stopped the background worker." in rest and "Stopped the private Redis." in rest
     assert not (tmp_path / "redis.sock").exists()
     assert (tmp_path / "clinic.sqlite3").exists()
 

@@ -286,3 +286,18 @@ async def test_a_password_change_elsewhere_closes_the_socket_at_the_next_refresh
             pass
     assert output["code"] == consumers.CLOSE_FORBIDDEN
     await socket.wait()
+
+
+async def test_messages_it_does_not_understand_are_refused_politely_and_the_socket_stays(receptionist, caplog):
+    socket, connected = await open_socket(receptionist)
+    assert connected
+    await receive(socket, "snapshot")
+    for text in ("not json", "{\"type\": ", "[1, 2]", '{"type": "drop_tables"}', "x" * 100_000, '"\\ud800"'):
+        await socket.send_to(text_data=text)
+        assert (await receive(socket, "refused"))["reason"]
+    await socket.send_to(bytes_data=b"\x00\xff binary")
+    assert "JSON text" in (await receive(socket, "refused"))["reason"]
+    await socket.send_json_to({"type": "snapshot"})
+    assert (await receive(socket, "snapshot"))["calls"] == []  # still open and working
+    await socket.disconnect()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

@@ -290,3 +290,20 @@ async def test_a_phone_booking_is_on_the_audit_trail_as_the_agent_and_its_call(d
     assert record.history_change_reason == f"phone agent, call {desk.call_id}"
     patient = await Patient.history.aget()
     assert patient.history_change_reason == f"phone agent, call {desk.call_id}"
+
+
+@pytest.mark.parametrize("provider", ["Dr Khan", "anyone"])
+async def test_a_day_past_the_horizon_says_until_when_and_offers_the_last_free_times(desk_for, clinic, dr_khan,
+                                                                                      provider):
+    from datetime import datetime as dt
+
+    from django.utils.formats import date_format
+
+    desk = await desk_for()
+    last = timezone.localdate() + timedelta(days=clinic.booking_horizon_days)
+    said = await desk.find_free_times(provider, (last + timedelta(days=30)).isoformat())
+    assert f"the clinic books up to {date_format(last, 'l j F Y')} ({clinic.booking_horizon_days} days ahead)" in said
+    assert ("with Dr Ayesha Khan" if provider == "Dr Khan" else "with anyone") in said
+    offered = [dt.fromisoformat(s["start"]) for s in desk.context.offered.values()]
+    assert offered and all(last - timedelta(days=7) < o.date() <= last for o in offered)
+    assert "no free times in the coming weeks" not in said

@@ -3,8 +3,8 @@
 Steps, in order: start the private Redis when REDIS_URL is unset, apply
 migrations, with DEBUG on seed the demo clinic and its demo logins into an
 empty database and print the logins (with DEBUG off, say how to create the
-first manager), start the phone agent beside the web app when
-its settings are present, then serve the ASGI app with daphne until Ctrl+C.
+first manager), start the background worker (confirmations, reminders) and,
+when its settings are present, the phone agent beside the web app, then serve the ASGI app with daphne until Ctrl+C.
 On the way out it stops what it started, in reverse order.
 """
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         if not _port_free(host, port):
             raise CommandError(f"Port {port} on {host} is taken. Stop what runs there or pass --port.")
         redis = self._start_redis()
-        agent = None
+        agent = worker = None
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database is up to date.")
@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 call_command("collectstatic", interactive=False, verbosity=0)
                 self.stdout.write("Static files collected.")
             logins = self._demo()
+            worker = self._start_worker()
             agent = None if no_agent else self._start_agent()
             url = f"http://{host}:{port}/"
             self.stdout.write("")
@@ -81,6 +82,8 @@ class Command(BaseCommand):
         finally:
             if agent:
                 self._stop_agent(agent)
+            if worker:
+                self._stop_worker(worker)
             if redis:
                 redis.stop()
                 self.stdout.write("Stopped the private Redis.")
@@ -114,6 +117,27 @@ class Command(BaseCommand):
         elif not redis_server.is_up(settings.REDIS_URL):
             raise CommandError("Redis does not answer at REDIS_URL. Start it, or unset REDIS_URL to use a private one.")
         return server
+
+    def _start_worker(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, os.path.join(settings.BASE_DIR, "manage.py"), "db_worker", "--no-reload",
+             "--verbosity", "0"],
+            env=os.environ.copy(),
+            start_new_session=True,  # stopped by us, after the web app, so a task in hand finishes
+        )
+        self.stdout.write(f"Background worker: started (pid {process.pid}), confirmations and reminders.")
+        return process
+
+    def _stop_worker(self, process: subprocess.Popen) -> None:
+        if process.poll() is not None:
+            return
+        # SIGTERM lets the task in hand finish; sends time out after 10 s.
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        self.stdout.write("Stopped the background worker.")
 
     def _start_agent(self):
         problems = voice_config.problems()
