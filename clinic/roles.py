@@ -4,8 +4,10 @@ Receptionists work in the dashboard (clinic.access lets their group in; the
 dashboard needs no model permissions). Managers also work in the admin, on
 what running a clinic needs and nothing more: they are staff, never
 superusers, so a stolen manager password cannot rewrite who is a superuser.
-A migration creates both groups (clinic/migrations/0002_roles.py); this is
-the list it grants, kept here so the tests and the README read the same one.
+A migration creates both groups (clinic/migrations/0002_roles.py), and a
+post_migrate handler (clinic.apps.ensure_roles) keeps them after a flush;
+this is the list both grant, kept here so the tests and the README read the
+same one.
 """
 
 RECEPTIONISTS = "Receptionists"

@@ -151,6 +151,11 @@ def overview_context() -> dict:
         .select_related("patient", "provider")
         .order_by("start", "id")[:NEXT_APPOINTMENTS]
     )
+    tomorrow_start, tomorrow_end = day_bounds(today + timedelta(days=1), today + timedelta(days=1))
+    # Tomorrow's open visits the patient has not confirmed: whom the desk may want to ring today.
+    unconfirmed_tomorrow = Appointment.objects.filter(
+        start__gte=tomorrow_start, start__lt=tomorrow_end, status__in=OPEN_STATUSES, confirmed_at__isnull=True
+    ).count()
     calls = Call.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
         total=Count("id"), booked=Count("id", filter=Q(outcome=Call.Outcome.BOOKED))
     )
@@ -161,6 +166,7 @@ def overview_context() -> dict:
         "today_total": today_total,
         "waiting": _waiting(todays, now),
         "patient_total": Patient.objects.count(),
+        "unconfirmed_tomorrow": unconfirmed_tomorrow,
         "upcoming": upcoming,
         "schedules": _provider_schedules(today, todays),
         "calls_today": calls["total"],

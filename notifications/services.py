@@ -211,25 +211,38 @@ def notification_deliver(notification_id: int, *, now: datetime | None = None) -
         _finish(notification, status=Status.SKIPPED, detail=why_not)
         return Status.SKIPPED
     try:
-        _send(notification, appointment, channel)
+        channel, note = _send(notification, appointment, channel)
     except Exception as exc:
         return _failed(notification, channel, exc, now=now)
     _finish(notification, status=Status.SENT, channel=channel, sent_at=timezone.now(),
-            attempts=notification.attempts + 1, detail="")
+            attempts=notification.attempts + 1, detail=note[:255])
     return Status.SENT
 
 
-def _send(notification: Notification, appointment: Appointment, channel: str) -> None:
+def _send(notification: Notification, appointment: Appointment, channel: str) -> tuple[str, str]:
+    """Send by `channel`; the channel it went by and a note for the desk ("" when all went as planned)."""
+    note = ""
     if channel == Channel.CALL:
-        from voiceagent import outbound  # part of the phone agent; see README "Reminders"
+        from voiceagent import outbound  # the phone agent's side: lines, trunk, dispatch
 
-        outbound.place_reminder_call(appointment.pk)
-        return
+        try:
+            # Dispatched, not answered: how the call went is on its Call record.
+            outbound.place_reminder_call(appointment.pk)
+            return Channel.CALL, ""
+        except outbound.NotCalling as exc:
+            # No call for this visit (no outbound trunk, calls used up,
+            # confirmed already): the reminder still goes, by SMS.
+            channel, note = Channel.SMS, f"no reminder call ({exc.message}); sent by SMS"
+        except outbound.LinesBusy as exc:
+            # Retried with the waits of a failed send, the message shown meanwhile.
+            raise senders.SendError(exc.message) from None
+        # LiveKit's own errors propagate: retried like a failed send.
     subject, body = message_for(notification, appointment)
     if channel == Channel.EMAIL:
         senders.send_email(appointment.patient.email, subject, body)
     else:
         senders.sms_sender().send(appointment.patient.phone, body)
+    return channel, note
 
 
 def _failed(notification: Notification, channel: str, exc: Exception, *, now: datetime) -> str:

@@ -258,6 +258,7 @@ class CalendarBlock:
     reason: str
     time: str
     place: str  # the row classes, "r13 s6"
+    confirmed: bool = False  # the patient said they will come
 
 
 @dataclass
@@ -316,18 +317,19 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
             start__gte=start - timedelta(minutes=MAX_APPOINTMENT_MINUTES), end__gt=start,
         )
         .order_by("start", "id")
-        .values_list("id", "provider_id", "start", "end", "status", "reason", "patient_id", "patient__full_name")
+        .values_list("id", "provider_id", "start", "end", "status", "reason", "patient_id", "patient__full_name",
+                     "confirmed_at")
     )
     labels = dict(Appointment.Status.choices)
     busy = defaultdict(list)
     blocks = defaultdict(list)
-    for pk, provider_id, b_start, b_end, status, reason, patient_id, name in rows:
+    for pk, provider_id, b_start, b_end, status, reason, patient_id, name, confirmed_at in rows:
         busy[provider_id].append((b_start, b_end))
         local_start, local_end = b_start.astimezone(tz), b_end.astimezone(tz)
         blocks[provider_id, local_start.date()].append(CalendarBlock(
             id=pk, start=local_start, end=local_end, status=status, status_label=labels.get(status, status),
             patient_id=patient_id, patient_name=name, reason=reason,
-            time=f"{local_start:%H:%M}–{local_end:%H:%M}", place="",
+            time=f"{local_start:%H:%M}–{local_end:%H:%M}", place="", confirmed=confirmed_at is not None,
         ))
 
     today = rules.now.astimezone(tz).date()

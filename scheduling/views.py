@@ -445,7 +445,8 @@ def day_list(request: HttpRequest) -> HttpResponse:
 FREE_HTML = '<a class="cal-free {}" href="{}" data-drop data-time="{}"><span class="visually-hidden">Book </span>{}</a>'
 BLOCK_HTML = ('<div class="cal-appt {} status-{}" data-id="{}" data-drop data-time="{}"{}>'
               '<a class="cal-appt-main" href="{}"><span class="cal-time">{}</span> <strong>{}</strong> '
-              '<span class="cal-reason">{}</span> <span class="status">{}</span></a>{}</div>')
+              '<span class="cal-reason">{}</span> <span class="status">{}</span>{}</a>{}</div>')
+CONFIRMED_HTML = ' <span class="confirmed" title="Confirmed by the patient">✓<span class="visually-hidden"> confirmed</span></span>'
 STATUS_BUTTON_HTML = ('<button type="button" class="button small" data-status="{}">{}'
                       '<span class="visually-hidden">: {}</span></button>')
 MOVE_BUTTON_HTML = '<button type="button" class="button small" data-move>Move<span class="visually-hidden">: {}</span></button>'
@@ -463,7 +464,7 @@ def _block_html(b, edit_url: str) -> str:
     actions = f'<div class="cal-appt-actions no-print">{"".join(buttons)}</div>' if buttons else ""
     return BLOCK_HTML.format(escape(b.place), escape(b.status), b.id, f"{b.start:%H:%M}",
                              ' draggable="true"' if b.movable else "", escape(edit_url), escape(b.time), name,
-                             escape(b.reason), escape(b.status_label), actions)
+                             escape(b.reason), escape(b.status_label), CONFIRMED_HTML if b.confirmed else "", actions)
 
 
 def _calendar_links(view: str, day: date, provider_id: int | None) -> dict:
