@@ -44,6 +44,7 @@ panels too. `manage.py simulate_calls` drives made-up calls through
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import queue
@@ -331,6 +332,9 @@ _pending: set[asyncio.Task] = set()
 # long) the newest are dropped with a warning: open panels re-read their
 # state on their next refresh anyway.
 PUBLISH_QUEUE = 1000
+# How long a process that is exiting waits for its queued events (bounded, so
+# a frozen Redis cannot hold up the exit of a command for long).
+EXIT_FLUSH_SECONDS = 3.0
 
 
 class _Publisher:
@@ -347,12 +351,19 @@ class _Publisher:
         self.queue: queue.Queue[dict] = queue.Queue(maxsize=PUBLISH_QUEUE)
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.flush_at_exit = False
 
     def put(self, event: dict) -> None:
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="live-events", daemon=True)
                 self.thread.start()
+                if not self.flush_at_exit:
+                    # A short-lived process (a management command, a script)
+                    # would otherwise exit with its events still queued, and
+                    # open dashboards would never hear of its bookings.
+                    atexit.register(flush_events, EXIT_FLUSH_SECONDS)
+                    self.flush_at_exit = True
         try:
             self.queue.put_nowait(event)
         except queue.Full:
