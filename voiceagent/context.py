@@ -75,8 +75,9 @@ class RedisGuard:
     success lets the turn's writes through again.
     """
 
-    def __init__(self, timeout: float | None = None):
+    def __init__(self, timeout: float | None = None, retry_after: float | None = None):
         self.timeout = REDIS_TIMEOUT if timeout is None else timeout
+        self.retry_after = retry_after  # None: RETRY_AFTER_SECONDS
         self.failed_at: float | None = None  # monotonic; None while Redis answers
         # Turns are counted by whoever runs them (new_turn: the opening of a
         # call, then each caller turn); without any (a simulated call) only the time counts.
@@ -91,7 +92,8 @@ class RedisGuard:
         """Whether Redis is being skipped."""
         if self.failed_at is None:
             return False
-        return (time.monotonic() - self.failed_at < RETRY_AFTER_SECONDS
+        retry_after = RETRY_AFTER_SECONDS if self.retry_after is None else self.retry_after
+        return (time.monotonic() - self.failed_at < retry_after
                 or (self.turn > 0 and self.failed_in_turn == self.turn))
 
     @contextlib.asynccontextmanager

@@ -72,6 +72,13 @@ TTL_SECONDS = 45
 HEARTBEAT_SECONDS = 15
 
 
+def standalone_guard() -> RedisGuard:
+    """For writers that keep no caller waiting (the event publisher thread, simulate_calls, scripts):
+    each operation is bounded, a little more generously than a call's, and never skipped, so a slow
+    moment on a loaded machine loses no more than that one write."""
+    return RedisGuard(timeout=2 * REDIS_TIMEOUT, retry_after=0)
+
+
 class Stage:
     """Where a call is. The dashboard shows the label; order is the usual flow."""
 
@@ -175,7 +182,7 @@ class LiveCall:
 
     state: CallState
     _redis: aredis.Redis = field(default_factory=_async_client, repr=False)
-    guard: RedisGuard = field(default_factory=RedisGuard, repr=False)
+    guard: RedisGuard = field(default_factory=standalone_guard, repr=False)
     _dirty: bool = True
     # call.updated events this handle got out (simulate_calls reports it; the benchmark counts losses by it).
     sent: int = 0
@@ -202,7 +209,7 @@ class LiveCall:
                 stage=stage,
                 updated_at=_iso(now),
             ),
-            guard=guard or RedisGuard(),
+            guard=guard or standalone_guard(),
         )
         await call._push()
         return call
@@ -245,15 +252,17 @@ class LiveCall:
             log.warning("live call %s: heartbeat failed (%s)", self.state.room, type(exc).__name__)
 
     async def end(self) -> None:
+        """Remove the call from every panel. Tried even while the guard skips Redis: the conversation is
+        over, nobody waits for it, and a panel that missed it would show the call until its TTL ran out."""
         try:
-            async with self.guard.bounded(), self._redis.pipeline(transaction=False) as pipe:
+            async with self.guard.bounded(probe=True), self._redis.pipeline(transaction=False) as pipe:
                 pipe.delete(_key(self.state.room))
                 pipe.zrem(_index_key(), self.state.room)
                 await pipe.execute()
         except REDIS_ERRORS as exc:
             # The TTL removes it within a minute anyway.
             log.warning("live call %s: could not remove record (%s)", self.state.room, type(exc).__name__)
-        await _send({"type": "call.ended", "room": self.state.room}, self.guard)
+        await _send({"type": "call.ended", "room": self.state.room}, self.guard, probe=True)
         await self.close()
 
     async def close(self) -> None:
@@ -284,10 +293,10 @@ class LiveCall:
         return True
 
 
-async def _send(event: dict, guard: RedisGuard | None = None) -> bool:
-    """Send one event to the live-call group, bounded by `guard` (a call's), or by REDIS_TIMEOUT alone."""
+async def _send(event: dict, guard: RedisGuard | None = None, *, probe: bool = False) -> bool:
+    """Send one event to the live-call group, bounded by `guard` (a call's), or by a standalone one."""
     try:
-        async with (guard or RedisGuard()).bounded():
+        async with (guard or standalone_guard()).bounded(probe=probe):
             await get_channel_layer().group_send(GROUP, event)
     except RedisSkipped:
         return False
