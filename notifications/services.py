@@ -243,6 +243,8 @@ def notification_deliver(notification_id: int, *, now: datetime | None = None) -
     if why_not:
         _finish(notification, status=Status.SKIPPED, detail=why_not)
         return Status.SKIPPED
+    # Written before it goes: a worker that dies mid-send leaves a row that says by what.
+    Notification.objects.filter(pk=notification.pk).update(channel=channel)
     try:
         channel, note = _send(notification, appointment, channel)
     except Exception as exc:
