@@ -29,7 +29,7 @@ async def ring(outbound_livekit, appointment) -> tuple[outbound.ReminderJob, str
     await outbound.aplace_reminder_call(appointment.pk)
     dispatch = outbound_livekit.agent_dispatch.requests[-1]
     job = outbound.ReminderJob.from_metadata(dispatch.metadata)
-    return job, dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
+    return dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
 
 
 async def line_is_free(settings) -> bool:
@@ -191,7 +191,7 @@ async def test_voicemail_then_the_call_after_the_wait_is_answered_and_confirmed(
     await Patient.objects.filter(pk=booked.patient_id).aupdate(contact_preference=Patient.ContactPreference.CALL)
     [reminder] = await sync_to_async(notifications_for_change)(appointment=booked, action="status")
     assert await deliver(reminder.pk) == Notification.Status.CALLING
-    job, room, answered = await _dialled(outbound_livekit)
+    room, answered = await _dialled(outbound_livekit)
     async with conversation([call("voicemail_reached")], caller_id=answered.phone, room=room,
                             reminder=answered) as convo:
         await convo.say("You have reached 0300 1234567. Please leave a message after the tone.")
@@ -206,7 +206,7 @@ async def test_voicemail_then_the_call_after_the_wait_is_answered_and_confirmed(
     assert len(outbound_livekit.agent_dispatch.requests) == 2
     script = [call("identify_patient", **IMRAN), say("Will you come on Monday at 11?"),
               call("confirm_appointment"), say("Thank you, goodbye.")]
-    job, room, answered = await _dialled(outbound_livekit)
+    room, answered = await _dialled(outbound_livekit)
     async with conversation(script, caller_id=answered.phone, room=room, reminder=answered) as convo:
         await convo.say("Imran Qureshi, 3rd of May 1980")
         result = await convo.say("Yes, I'll come")
@@ -223,4 +223,4 @@ async def _dialled(outbound_livekit):
     """The job's side of the last call the queue placed: read the dispatch, dial the patient."""
     dispatch = outbound_livekit.agent_dispatch.requests[-1]
     job = outbound.ReminderJob.from_metadata(dispatch.metadata)
-    return job, dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
+    return dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)

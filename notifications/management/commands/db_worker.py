@@ -33,7 +33,7 @@ def _sweep_forever() -> None:
         time.sleep(SWEEP_SECONDS)
         try:
             worker_sweep()
-        except Exception:  # noqa: BLE001 - the next round tries again; the worker goes on
+        except Exception:  # the next round tries again; the worker goes on
             logger.exception("The worker's sweep failed")
         finally:
             connections.close_all()  # this thread's own connections
