@@ -29,7 +29,7 @@ async def ring(outbound_livekit, appointment) -> tuple[outbound.ReminderJob, str
     await outbound.aplace_reminder_call(appointment.pk)
     dispatch = outbound_livekit.agent_dispatch.requests[-1]
     job = outbound.ReminderJob.from_metadata(dispatch.metadata)
-    return dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
+    return job, dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
 
 
 async def line_is_free(settings) -> bool:
