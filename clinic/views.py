@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 from clinic.access import receptionist_required
 from clinic.forms import LockoutAuthenticationForm
 from clinic.htmx import wants_fragment
-from patients.models import Patient
+from patients.totals import patient_total
 from scheduling.models import OPEN_STATUSES, SLOT_HOLDING_STATUSES, Appointment, Closure, Provider, WorkingHours
 from scheduling.selectors import clinic_tz, day_bounds
 from scheduling.services import status_actions
@@ -165,7 +165,7 @@ def overview_context() -> dict:
         "status_counts": _status_counts(todays),
         "today_total": today_total,
         "waiting": _waiting(todays, now),
-        "patient_total": Patient.objects.count(),
+        "patient_total": patient_total(),
         "unconfirmed_tomorrow": unconfirmed_tomorrow,
         "upcoming": upcoming,
         "schedules": _provider_schedules(today, todays),
