@@ -22,6 +22,7 @@ from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
 from patients.models import Patient
 from patients.selectors import count_matches, patient_search, read_page, similar_patients
+from patients.totals import patient_total
 from patients import services
 from patients.services import PatientError
 from scheduling.selectors import upcoming_for_patient
@@ -67,7 +68,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         page = paginator.get_page(request.GET.get("page"))
         rows = read_page(page.object_list).annotate(**next_visit)
     else:
-        page = Paginator(patients.annotate(**next_visit), PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(patients.annotate(**next_visit), PAGE_SIZE)
+        if not no_birth_date and not search_error:
+            # Everyone: the total kept between changes (patients.totals) instead of
+            # a COUNT over every patient on each load; Paginator.count is a cached
+            # property, so this value is the one it uses.
+            paginator.count = patient_total()
+        page = paginator.get_page(request.GET.get("page"))
         rows, more_matches = page.object_list, False
     context = {"query": query, "page": page, "patients": rows, "search_error": search_error,
                "no_birth_date": no_birth_date, "more_matches": more_matches}
