@@ -400,10 +400,11 @@ def seed_large(*, size: Size = LARGE, seed: int = 11, now: datetime | None = Non
         _insert(Appointment, rows, missing, "appointments", progress)
     log(f"appointments: {Appointment.objects.count()}")
     # Fresh planner statistics: right after a bulk load the database still
-    # plans for the empty tables it last measured. PostgreSQL's VACUUM also
-    # marks the new pages all-visible, which lets patient search answer from
-    # an index alone (patients.selectors.read_page); it cannot run inside a
-    # transaction (a test's), where ANALYZE alone does.
+    # plans for the empty tables it last measured. On PostgreSQL, VACUUM too:
+    # it marks the new rows visible to all, so that counts (a week's 10,000
+    # appointments on the list) and a patient search's page
+    # (patients.selectors.read_page) read an index alone instead of every row.
+    # (VACUUM cannot run inside a transaction, such as a test's.)
     vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
