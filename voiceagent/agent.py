@@ -639,6 +639,7 @@ class CallRun:
         await desk.store.close()
         if desk.reminder:
             await outbound.free_line(ctx.room)
+            await outbound.announce_end(desk.reminder.appointment_id, call.pk, call.outcome)
         await close_db()
         log.info("call %s: ended (%s, %d turns)", ctx.room, call.outcome, call.turns)
         return call
