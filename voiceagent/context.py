@@ -52,7 +52,6 @@ CONTEXT_TTL_EXTRA_SECONDS = 600
 PROFILE_TTL_SECONDS = 400 * 24 * 3600
 
 
-
 class RedisSkipped(redis.RedisError):
     """Not tried: Redis failed a moment ago (RedisGuard); handled like any Redis failure."""
 
@@ -112,8 +111,7 @@ class RedisGuard:
 
 
 def redis_client(timeout: float = REDIS_TIMEOUT) -> aredis.Redis:
-    """An asyncio client whose every call gives up after `timeout` seconds
-    (the live-call store uses it too, with its own limit)."""
+    """An asyncio client whose every call gives up after `timeout` seconds (the live-call store's too)."""
     return aredis.Redis.from_url(
         settings.REDIS_URL,
         socket_timeout=timeout,
