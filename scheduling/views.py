@@ -111,6 +111,7 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
         "columns": _columns(f["sort"]),
         "open_statuses": OPEN_STATUSES,
         "presets": _presets(timezone.localdate()),
+        "providers": Provider.objects.order_by("name").values_list("pk", "name"),
     }
     template = "scheduling/appointment_list.html"
     if wants_fragment(request) and request.htmx.target == "appointment-table":
