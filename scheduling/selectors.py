@@ -172,8 +172,9 @@ def find_free_times(
         block_end = min(block_start + timedelta(days=span - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
         if block_start == day and at:
-            # The requested time itself, even off the slot grid (a receptionist
-            # may ask for 9:10); checked with the same rule the write uses.
+            # The requested time itself when it is free, checked with the
+            # same rule the write uses (so never a time off the slot grid:
+            # asking for 10:07 offers the grid's nearest times instead).
             wanted = datetime.combine(day, at, tzinfo=rules.tz)
             for s in schedules:
                 if availability.slot_problem(s, wanted, rules) is None:
