@@ -285,6 +285,7 @@ class CalendarGrid:
     hour_marks: list[tuple[str, str]]  # (place, "09:00")
     now_place: str  # "" when now is not on the grid
     now_minute: int  # the clinic's clock, minutes since midnight
+    last_day: date  # the booking horizon's last day
 
     @property
     def last_minute(self) -> int:
@@ -392,7 +393,7 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
         now_place = f"r{(now_minute - first_minute) // step + 1}"
     return CalendarGrid(columns=columns, first_minute=first_minute,
                         rows=(last_minute - first_minute) // step, hour_marks=hour_marks, now_place=now_place,
-                        now_minute=now_minute)
+                        now_minute=now_minute, last_day=rules.last_day)
 
 
 # --- the clinic's opening hours ------------------------------------------------------
