@@ -23,6 +23,7 @@ from django.utils import timezone
 from clinic import roles
 from clinic.models import ClinicProfile
 from patients.models import Patient
+from patients.totals import forget_patient_total
 from scheduling.availability import Schedule, day_grid
 from scheduling.models import Appointment, Closure, Provider, WorkingHours
 from voiceagent.models import Call
@@ -325,6 +326,8 @@ def seed_demo(*, seed: int = 7, now: datetime | None = None) -> dict[str, int]:
     Closure.objects.bulk_create(closures)
 
     patients = Patient.objects.bulk_create(_patients(rng, DEMO.patients))
+    # bulk_create sends no signals: the kept patient total is told here.
+    transaction.on_commit(forget_patient_total)
     appointments = Appointment.objects.bulk_create(_appointments(
         rng, [_schedule(p, h, closures) for p, h in schedules], [p.pk for p in patients],
         today - timedelta(days=DEMO.days_back), today + timedelta(days=DEMO.days_ahead), 0.55, now,
@@ -376,6 +379,7 @@ def seed_large(*, size: Size = LARGE, seed: int = 11, now: datetime | None = Non
     missing = size.patients - Patient.objects.count()
     if missing > 0:
         _insert(Patient, _patients(rng, missing), missing, "patients", progress)
+        forget_patient_total()
     log(f"patients: {Patient.objects.count()}")
 
     missing = size.appointments - Appointment.objects.count()

@@ -22,6 +22,7 @@ from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
 from patients.models import Patient
 from patients.selectors import patient_search, similar_patients
+from patients.totals import patient_total
 from patients import services
 from patients.services import PatientError
 from scheduling.selectors import upcoming_for_patient
@@ -62,7 +63,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # of the page (count() leaves it out).
     next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
     patients = patients.annotate(next_visit=Subquery(next_visit))
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(patients, PAGE_SIZE)
+    if not query and not no_birth_date and not search_error:
+        # Everyone: the total kept between changes (patients.totals) instead of
+        # a COUNT over every patient on each load; Paginator.count is a cached
+        # property, so this value is the one it uses.
+        paginator.count = patient_total()
+    page = paginator.get_page(request.GET.get("page"))
     context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error,
                "no_birth_date": no_birth_date}
     template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -219,12 +220,47 @@ def test_overview_counts_a_made_up_day(staff_client, made_up_day):
     assert f"{today + timedelta(days=3):%A %-d %B}: 2 appointments" in html
 
     rows = {r["provider"]["name"]: r for r in ctx["schedules"]}
+    # Each provider's day in figures, and the next open visits to check in (the calendar has the rest).
+    assert (rows["Dr Khan"]["total"], rows["Dr Khan"]["seen"], rows["Dr Khan"]["no_show"],
+            rows["Dr Khan"]["to_come"]) == (2, 1, 1, 0)
+    assert (rows["Dr Malik"]["total"], rows["Dr Malik"]["to_come"]) == (2, 2)  # the cancelled one not counted
     assert [(a["time"], a["patient__full_name"]) for a in rows["Dr Malik"]["appointments"]] == [
         ("23:00", "Ali Raza"), ("23:30", "Sana Qureshi")]
-    assert [a["status_label"] for a in rows["Dr Khan"]["appointments"]] == ["Completed", "No-show"]
+    assert rows["Dr Khan"]["appointments"] == []
+    assert "2 today: 1 seen, 1 no-show, 0 to come" in html and "2 today: 0 seen, 2 to come" in html
+    assert f'?date={today:%Y-%m-%d}&amp;provider={Provider.objects.get(name="Dr Malik").pk}"' in html
     assert rows["Dr Away"]["note"] == "Not in today"
     assert rows["Dr Leave"]["note"] == "Closed today: Annual leave"
     assert "Not in today" in html and "Closed today: Annual leave" in html
+
+
+def test_overview_patient_total_follows_patients_added_and_removed(staff_client, made_up_day):
+    assert _stat(staff_client.get(reverse("overview")).content.decode(), "stat-patients") == 2
+    patient = PatientFactory(full_name="New Patient")
+    assert _stat(staff_client.get(reverse("overview")).content.decode(), "stat-patients") == 3
+    staff_client.post(reverse("patient_delete", args=[patient.pk]), headers={"HX-Request": "true"})
+    assert _stat(staff_client.get(reverse("overview")).content.decode(), "stat-patients") == 2
+
+
+def test_overview_lists_per_provider_the_next_visits_to_check_in_from_an_hour_ago(staff_client, clinic_tz):
+    today = timezone.localdate()
+    khan = ProviderFactory(name="Dr Khan", hours={today.weekday(): [(local_dt(today, 8).time(), local_dt(today, 18).time())]})
+    booked, seen = Appointment.Status.BOOKED, Appointment.Status.COMPLETED
+    for hh, mm, name, status in [(10, 0, "Too Late", booked), (11, 5, "Running Late", booked),
+                                 (11, 40, "Already Seen", seen), (12, 15, "Next One", booked),
+                                 (12, 50, "After That", booked), (13, 30, "Later Still", booked)]:
+        AppointmentFactory(provider=khan, patient=PatientFactory(full_name=name), start=local_dt(today, hh, mm),
+                           status=status)
+    with time_machine.travel(local_dt(today, 12), tick=False):
+        response = staff_client.get(reverse("overview"))
+    html = response.content.decode()
+    card = html[html.index('id="prov-'):]
+    # Up to two open visits, from an hour ago on: a late patient can still be checked in.
+    assert [a["patient__full_name"] for a in response.context["schedules"][0]["appointments"]] == [
+        "Running Late", "Next One"]
+    assert "Running Late" in card and "Next One" in card and "After That" not in card and "Too Late" not in card
+    assert 'value="arrived"' in card
+    assert "6 today: 1 seen, 5 to come" in card
 
 
 def test_overview_waiting_room_lists_who_arrived_and_for_how_long(staff_client, made_up_day):
@@ -283,7 +319,37 @@ def test_overview_query_count_does_not_grow_with_data(staff_client, django_asser
     staff_client.get(reverse("overview"))  # warm the session and profile
     with django_assert_max_num_queries(14) as small:
         staff_client.get(reverse("overview"))
+    few = len(small.captured_queries)  # read now: the next request empties the query log
     _grow(6)
-    with django_assert_max_num_queries(len(small.captured_queries)):
+    # The new patients are counted once (patients.totals); then the page is as cheap as before.
+    staff_client.get(reverse("overview"))
+    with django_assert_max_num_queries(few):
         response = staff_client.get(reverse("overview"))
     assert len(response.context["schedules"]) == 8
+
+
+def test_overview_status_buttons_are_the_same_form_as_everywhere_else(rf, clinic_tz):
+    """The overview prints its status forms in Python (scheduling.views.status_forms_html), for speed;
+    they must stay what the shared template makes for the appointment list and the patient page."""
+    import re
+
+    from django.middleware.csrf import get_token
+    from django.template.loader import render_to_string
+
+    from scheduling.views import status_forms_html
+
+    request = rf.get("/?a=1&b=<x>")
+    get_token(request)
+    row = {"pk": 42, "patient__full_name": "Ali <Raza> & Sons",
+           "actions": [("arrived", "Arrived"), ("no_show", "No-show"), ("cancelled", "Cancel")]}
+    status_forms_html(request, [row], who="patient__full_name")
+    from_template = render_to_string("scheduling/_status_actions.html", {"a": row, "who": row["patient__full_name"]},
+                                     request=request)
+
+    def squeeze(html):
+        # Every get_token() masks the token anew: compare the forms, not the masks.
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value="T"', html)
+        return re.sub(r">\s+<", "><", html.strip())
+
+    assert squeeze(row["actions_html"]) == squeeze(from_template)
+    assert "Ali &lt;Raza&gt; &amp; Sons" in row["actions_html"]

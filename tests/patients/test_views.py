@@ -74,11 +74,45 @@ def test_list_query_count_is_pinned_and_does_not_grow_with_rows(staff_client, dj
     PatientFactory.create_batch(3)
     staff_client.get(reverse("patient_list"))
     with django_assert_max_num_queries(7) as few:
-        staff_client.get(reverse("patient_list"))
+        staff_client.get(reverse("patient_list"), {"q": "+92"})
     PatientFactory.create_batch(40)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = staff_client.get(reverse("patient_list"), {"q": "+92"})
     assert len(_names(response)) == 25
+
+
+def _count_queries_on_patients(queries) -> int:
+    return sum(1 for q in queries if "COUNT(*)" in q["sql"] and "patients_patient" in q["sql"])
+
+
+def test_list_total_follows_every_add_and_delete_without_counting_on_each_load(
+        staff_client, django_assert_max_num_queries):
+    PatientFactory.create_batch(30)
+    assert "30 patients, page 1 of 2" in staff_client.get(reverse("patient_list")).content.decode()
+    # Nothing changed since: the page shows the kept total and counts nobody.
+    with django_assert_max_num_queries(7) as again:
+        html = staff_client.get(reverse("patient_list")).content.decode()
+    assert "30 patients, page 1 of 2" in html
+    assert _count_queries_on_patients(again.captured_queries) == 0
+
+    staff_client.post(reverse("patient_new"), {"full_name": "Ali Raza", "phone": "0300 1234567"}, headers=HTMX)
+    assert "31 patients, page 1 of 2" in staff_client.get(reverse("patient_list")).content.decode()
+    staff_client.post(reverse("patient_delete", args=[Patient.objects.get(full_name="Ali Raza").pk]), headers=HTMX)
+    PatientFactory(full_name="Sara Raza")  # any save, not only the form's (the phone agent, the admin)
+    Patient.objects.filter(pk__in=Patient.objects.order_by("pk").values("pk")[:6]).delete()
+    assert "25 patients" in staff_client.get(reverse("patient_list")).content.decode()
+    # A search or a filter is counted as it is.
+    assert "1 patient matching" in staff_client.get(reverse("patient_list"), {"q": "sara"}).content.decode()
+
+
+def test_list_total_is_counted_when_redis_does_not_answer(staff_client, settings, caplog):
+    PatientFactory.create_batch(3)
+    staff_client.get(reverse("patient_list"))
+    # A port nobody listens on: the kept total is out of reach, not the patients.
+    settings.REDIS_URL = "redis://127.0.0.1:9"
+    PatientFactory(full_name="Ali Raza")
+    assert "4 patients" in staff_client.get(reverse("patient_list")).content.decode()
+    assert "Redis unavailable" in caplog.text
 
 
 # --- add ------------------------------------------------------------------------
