@@ -104,13 +104,14 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # trigram search indexes (patients migration 0003); idle on SQLite
     "channels",
     "django_htmx",
-    "django_tasks_db",
     "simple_history",
     "clinic",
     "patients",
     "scheduling",
     "voiceagent",
     "notifications",
+    # After notifications, whose db_worker (the package's, plus a sweep) wins.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -343,6 +344,9 @@ CALL_RETENTION_DAYS = _int("CALL_RETENTION_DAYS", 365, minimum=1)
 # (the rest wait for a free line), and how many calls one appointment gets.
 REMINDER_CALLS_AT_ONCE = _int("REMINDER_CALLS_AT_ONCE", 2, minimum=1)
 REMINDER_CALL_ATTEMPTS = _int("REMINDER_CALL_ATTEMPTS", 2, minimum=1)
+# The wait before calling again after voicemail, no answer or a failed call
+# (pushed past quiet hours; no call closer than two hours to the visit).
+REMINDER_CALL_RETRY_MINUTES = _int("REMINDER_CALL_RETRY_MINUTES", 120, minimum=1)
 # The voice worker's health check (GET / answers OK while it is connected to LiveKit); 0 picks a free port.
 VOICE_HEALTH_PORT = _int("VOICE_HEALTH_PORT", 8081)
 
@@ -373,6 +377,10 @@ QUIET_HOURS = _quiet_hours("QUIET_HOURS", "21:00-08:00")
 # each time, NOTIFY_MAX_ATTEMPTS tries in all; then it shows as failed.
 NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
 NOTIFY_RETRY_SECONDS = _int("NOTIFY_RETRY_SECONDS", 60)
+# A task still running, or a message still "Sending", after this long had its
+# worker die under it (a send times out after seconds): the worker's sweep
+# runs such a task again and shows such a message as "May have been sent".
+WORKER_STALE_MINUTES = _int("WORKER_STALE_MINUTES", 10, minimum=1)
 
 # SMS: "log" writes messages to the log (development); "twilio" sends them.
 SMS_BACKEND = env.str("SMS_BACKEND", default="log").strip().lower()

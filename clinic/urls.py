@@ -14,4 +14,5 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("appointments/", include("scheduling.urls")),
     path("calls/", include("voiceagent.urls")),
+    path("messages/", include("notifications.urls")),
 ]

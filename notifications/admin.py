@@ -8,7 +8,7 @@ from notifications.models import Notification
 
 @admin.register(Notification)
 class NotificationAdmin(SafeInputAdmin, admin.ModelAdmin):
-    list_display = ["due_at", "kind", "appointment", "channel", "status", "attempts", "detail"]
+    list_display = ["due_at", "kind", "appointment", "channel", "status", "attempts", "calls", "detail"]
     list_filter = ["status", "kind", "channel"]
     list_select_related = ["appointment__patient", "appointment__provider"]
     date_hierarchy = "due_at"

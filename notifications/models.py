@@ -23,9 +23,15 @@ class Notification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
         SENDING = "sending", "Sending"
+        # A reminder call was placed; how it ended decides what comes next
+        # (notifications.services.reminder_call_ended).
+        CALLING = "calling", "Calling"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Not sent"
+        # The worker stopped in the middle of sending: the message may have
+        # gone out. Never sent again by itself; staff may send it again.
+        UNKNOWN = "unknown", "May have been sent"
 
     appointment = models.ForeignKey(
         "scheduling.Appointment", on_delete=models.CASCADE, related_name="notifications"
@@ -40,6 +46,9 @@ class Notification(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Reminder calls placed for this message (REMINDER_CALL_ATTEMPTS at most);
+    # a moved visit's new reminder starts again at 0.
+    calls = models.PositiveSmallIntegerField(default=0)
     # Why it failed or was not sent, for the desk; never a phone number or an address.
     detail = models.CharField(max_length=255, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

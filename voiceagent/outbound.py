@@ -11,8 +11,13 @@ the outbound trunk `setup_telephony --outbound-number` made (`dial_request`)
 and holds the conversation; it frees the line when the call ends.
 
 Two exceptions tell the queue what to do next: `LinesBusy` (try again
-later) and `NotCalling` (do not: the visit is gone, confirmed, or the
-attempts are used up; the message says which).
+later: no free line, or this visit's previous call is still going) and
+`NotCalling` (do not: the visit is gone, confirmed, or the attempts are used
+up; the message says which).
+
+How a call ended is announced with the `reminder_call_ended` signal (the
+notifications app listens: it calls again later, or sends the reminder by
+SMS once the calls are used up). It is sent from the job's process.
 """
 
 from __future__ import annotations
@@ -24,16 +29,18 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.dispatch import Signal
 from django.utils import timezone
 from livekit import api
 
 from patients.phone import mask_phone
 from scheduling.models import OPEN_STATUSES, Appointment
 from voiceagent import calls, telephony
-from voiceagent.context import redis_client
+from voiceagent.context import RedisGuard, redis_client
 from voiceagent.models import Call
 
 log = logging.getLogger(__name__)
@@ -58,6 +65,15 @@ class LinesBusy(OutboundError):
 
 class NotCalling(OutboundError):
     """This appointment gets no call (now or later); the message says why."""
+
+
+# Sent with appointment_id, call_id and outcome (a Call.Outcome, or "" when
+# the patient was not rung because the visit no longer needed a call).
+reminder_call_ended = Signal()
+
+# SIP answers to a call that say nobody took it (busy, no answer, declined,
+# rung out); any other SIP failure (a wrong number, a refusing trunk) is a failed call.
+NOT_ANSWERED_SIP = {408, 480, 486, 487, 600, 603}
 
 
 @dataclass(frozen=True)
@@ -131,7 +147,7 @@ async def take_line(room: str) -> bool:
     client = redis_client()
     try:
         now = time.time()
-        held_until = now + RING_SECONDS + settings.CALL_MAX_MINUTES * 60 + LINE_MARGIN_SECONDS
+        held_until = now + longest_call_seconds()
         return bool(await client.eval(_TAKE_LINE, 1, _lines_key(), now, settings.REMINDER_CALLS_AT_ONCE,
                                       held_until, room))
     finally:
@@ -141,7 +157,8 @@ async def take_line(room: str) -> bool:
 async def free_line(room: str) -> None:
     client = redis_client()
     try:
-        await client.zrem(_lines_key(), room)
+        async with RedisGuard().bounded():
+            await client.zrem(_lines_key(), room)
     except Exception as exc:  # noqa: BLE001 - the line frees itself when its time is up
         log.warning("reminder line of %s not freed (%s)", room, type(exc).__name__)
     finally:
@@ -161,7 +178,7 @@ async def livekit_api() -> AsyncIterator[api.LiveKitAPI]:
         await lk.aclose()
 
 
-def _reminder_target(appointment_id: int) -> Appointment:
+def _reminder_target(appointment_id: int, since: datetime | None = None) -> Appointment:
     """The appointment, when it still wants a reminder call; NotCalling says why not."""
     appointment = Appointment.objects.select_related("patient").filter(pk=appointment_id).first()
     if appointment is None:
@@ -172,14 +189,26 @@ def _reminder_target(appointment_id: int) -> Appointment:
         raise NotCalling(f"Appointment {appointment_id} is already confirmed.")
     if not appointment.patient.phone:
         raise NotCalling(f"The patient of appointment {appointment_id} has no phone number.")
-    placed = Call.objects.filter(direction=Call.Direction.OUTBOUND, appointment_id=appointment_id).count()
+    outbound = Call.objects.filter(direction=Call.Direction.OUTBOUND, appointment_id=appointment_id)
+    # Never two calls at once about one visit; a call whose job died stops counting when its line would.
+    if outbound.filter(outcome=Call.Outcome.IN_PROGRESS,
+                       started_at__gt=timezone.now() - timedelta(seconds=longest_call_seconds())).exists():
+        raise LinesBusy(f"A reminder call about appointment {appointment_id} is still going on.")
+    placed = outbound.filter(started_at__gte=since).count() if since else outbound.count()
     if placed >= settings.REMINDER_CALL_ATTEMPTS:
         raise NotCalling(f"Appointment {appointment_id} has had its {placed} reminder calls.")
     return appointment
 
 
-async def aplace_reminder_call(appointment_id: int) -> None:
-    appointment = await sync_to_async(_reminder_target)(appointment_id)
+def longest_call_seconds() -> int:
+    """The longest a reminder call can last: ringing, the call's time limit and a margin."""
+    return RING_SECONDS + settings.CALL_MAX_MINUTES * 60 + LINE_MARGIN_SECONDS
+
+
+async def aplace_reminder_call(appointment_id: int, *, since: datetime | None = None) -> None:
+    """`since`: count only the calls placed from then on against REMINDER_CALL_ATTEMPTS
+    (a moved visit's reminder gets calls of its own)."""
+    appointment = await sync_to_async(_reminder_target)(appointment_id, since)
     async with livekit_api() as lk:
         trunk_id = await telephony.outbound_trunk_id(lk.sip)
         if not trunk_id:
@@ -204,9 +233,9 @@ async def aplace_reminder_call(appointment_id: int) -> None:
              mask_phone(appointment.patient.phone))
 
 
-def place_reminder_call(appointment_id: int) -> None:
+def place_reminder_call(appointment_id: int, *, since: datetime | None = None) -> None:
     """Ring the patient about this appointment (from sync code: the background queue's task)."""
-    async_to_sync(aplace_reminder_call)(appointment_id)
+    async_to_sync(aplace_reminder_call)(appointment_id, since=since)
 
 
 # --- the job's side ---------------------------------------------------------------------
@@ -233,26 +262,33 @@ def _job_target(job: ReminderJob) -> Reminder | None:
 async def dial_patient(sip, job: ReminderJob, *, room: str) -> Reminder | None:
     """Ring the patient; the Reminder once they answer, None when the call ends here (recorded, line freed).
 
-    Nobody answering (LiveKit gives up after RING_SECONDS, or the line is
-    busy or refused) is a "no answer". A visit cancelled or confirmed since
-    the call was placed is not rung at all, and its record is dropped: no
-    call took place.
+    With `wait_until_answered`, LiveKit's API answers once the patient picks
+    up, or raises `api.SipCallError` with the SIP status when the call did
+    not connect: busy (486, 600), no answer or rung out (408, 480, 487) and
+    declined (603) are a "No answer"; any other SIP status, an API error
+    without one (a wrong trunk, bad keys) or LiveKit out of reach is a
+    "Failed" call. Either may be tried again later (notifications).
+    A visit cancelled or confirmed since the call was placed is not rung at
+    all, and its record is dropped: no call took place.
     """
     target = await sync_to_async(_job_target)(job)
     if target is None:
         log.info("reminder call %s: the visit no longer needs a call; not dialling", room)
         await Call.objects.filter(pk=job.call_id).adelete()
         await free_line(room)
+        await announce_end(job.appointment_id, job.call_id, "")
         return None
     try:
         await sip.create_sip_participant(dial_request(job, room=room, number=target.phone))
-    except api.TwirpError as exc:
-        log.info("reminder call %s: not answered (%s, SIP %s)", room, exc.code,
-                 (exc.metadata or {}).get("sip_status_code", "?"))
-        await call_ended(job, room, Call.Outcome.NO_ANSWER)
+    except api.SipCallError as exc:
+        outcome = Call.Outcome.NO_ANSWER if exc.sip_status_code in NOT_ANSWERED_SIP else Call.Outcome.FAILED
+        log.info("reminder call %s: did not connect (SIP %s %s): %s", room, exc.sip_status_code,
+                 exc.sip_status or "", outcome)
+        await call_ended(job, room, outcome)
         return None
-    except Exception as exc:  # noqa: BLE001 - LiveKit unreachable: the queue may try again later
-        log.warning("reminder call %s: dialling failed (%s)", room, type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 - LiveKit refused or out of reach: the queue may try again later
+        log.warning("reminder call %s: dialling failed (%s %s)", room, type(exc).__name__,
+                    getattr(exc, "code", ""))
         await call_ended(job, room, Call.Outcome.FAILED)
         return None
     return target
@@ -262,3 +298,9 @@ async def call_ended(job: ReminderJob, room: str, outcome: str) -> None:
     """A reminder call that ends without a conversation: its record closed, its line freed."""
     await calls.call_update(job.call_id, outcome=outcome, ended_at=timezone.now())
     await free_line(room)
+    await announce_end(job.appointment_id, job.call_id, outcome)
+
+
+async def announce_end(appointment_id: int, call_id: int, outcome: str) -> None:
+    """Tell the listeners (notifications: call again, or remind by SMS) how this call ended."""
+    await reminder_call_ended.asend(sender=Call, appointment_id=appointment_id, call_id=call_id, outcome=outcome)

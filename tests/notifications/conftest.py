@@ -30,6 +30,10 @@ class FakeTwilio:
         self.messages: list[dict] = []
         self.refused = 0
         self.fail_with: int | None = None
+        # Every message request that reached the provider, answered or not;
+        # with `hold` set, a request waits for it before it is answered ("mid-send").
+        self.received: list[dict] = []
+        self.hold: threading.Event | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +45,9 @@ class FakeTwilio:
                     return self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
                 if self.headers.get("Authorization") != expected_auth:
                     return self._answer(401, {"code": 20003, "message": "Authenticate"})
+                fake.received.append(form)
+                if fake.hold is not None:
+                    fake.hold.wait(60)
                 if fake.fail_with:
                     fake.refused += 1
                     return self._answer(fake.fail_with, {"code": 20500, "message": "Internal Server Error"})
@@ -52,8 +59,11 @@ class FakeTwilio:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the sender is gone (a worker killed mid-send)
 
             def log_message(self, *args):
                 pass
@@ -63,9 +73,13 @@ class FakeTwilio:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def reset(self):
+        if self.hold is not None:
+            self.hold.set()
         self.messages.clear()
+        self.received.clear()
         self.refused = 0
         self.fail_with = None
+        self.hold = None
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,12 @@ class FakeSip:
         self.rules: dict[str, api.SIPDispatchRuleInfo] = {}
         self.outbound: dict[str, api.SIPOutboundTrunkInfo] = {}
         self.dialled: list[api.CreateSIPParticipantRequest] = []
+        # How the next calls fail, as LiveKit's API raises it with wait_until_answered:
+        # a SIP status (480: nobody answered, 486: busy, 404: no such number), or
+        # `api_error`, a refusal without one (a wrong trunk, bad keys).
         self.unanswered = False
+        self.sip_failure: tuple[int, str] | None = None
+        self.api_error = False
         self.writes: list[str] = []
 
     async def list_inbound_trunk(self, request):
@@ -77,11 +82,14 @@ class FakeSip:
         return _copy(self.outbound[trunk_id])
 
     async def create_sip_participant(self, request, **kwargs):
-        """Rings: answered unless `unanswered`, which fails as LiveKit does when nobody picks up."""
+        """Rings: answered, unless told to fail as LiveKit's API does (SipCallError carrying the SIP status)."""
         self.dialled.append(_copy(request))
-        if self.unanswered:
-            raise api.TwirpError("unavailable", "callee did not answer", status=503,
-                                 metadata={"sip_status_code": "480", "sip_status": "Temporarily Unavailable"})
+        failure = (480, "Temporarily Unavailable") if self.unanswered else self.sip_failure
+        if failure:
+            raise api.SipCallError("unavailable", f"SIP call failed: {failure[0]}", status=503,
+                                   metadata={"sip_status_code": str(failure[0]), "sip_status": failure[1]})
+        if self.api_error:
+            raise api.ServerError("not_found", "requested sip trunk does not exist", status=404)
         return api.SIPParticipantInfo(participant_identity=request.participant_identity,
                                       room_name=request.room_name, sip_call_id="SCL_1")
 

@@ -73,13 +73,50 @@ def test_no_more_lines_than_allowed_even_in_a_burst(outbound_livekit):
     assert len(outbound_livekit.agent_dispatch.requests) == 3
 
 
+def _ended(call_room: str) -> None:
+    Call.objects.filter(room=call_room).update(outcome=Call.Outcome.NO_ANSWER, ended_at=timezone.now())
+
+
 def test_attempts_are_limited_per_appointment(outbound_livekit, visit, settings):
     settings.REMINDER_CALLS_AT_ONCE = 10
     outbound.place_reminder_call(visit.pk)
+    # Never two at once about one visit: the next waits for the first to end.
+    with pytest.raises(LinesBusy, match="still going on"):
+        outbound.place_reminder_call(visit.pk)
+    _ended(outbound_livekit.agent_dispatch.requests[-1].room)
     outbound.place_reminder_call(visit.pk)
+    _ended(outbound_livekit.agent_dispatch.requests[-1].room)
     with pytest.raises(NotCalling, match="has had its 2 reminder calls"):
         outbound.place_reminder_call(visit.pk)
     assert len(outbound_livekit.agent_dispatch.requests) == 2
+    # Calls before `since` (the reminder for the visit's earlier time) do not count.
+    outbound.place_reminder_call(visit.pk, since=timezone.now())
+    assert len(outbound_livekit.agent_dispatch.requests) == 3
+
+
+@pytest.mark.parametrize("sip_failure, outcome", [
+    ((480, "Temporarily Unavailable"), Call.Outcome.NO_ANSWER),
+    ((486, "Busy Here"), Call.Outcome.NO_ANSWER),
+    ((603, "Decline"), Call.Outcome.NO_ANSWER),
+    ((404, "Not Found"), Call.Outcome.FAILED),  # a number that does not exist: no use saying nobody answered
+    (None, Call.Outcome.FAILED),  # LiveKit refused without a SIP status (no such trunk)
+])
+def test_how_a_call_that_did_not_connect_is_recorded(outbound_livekit, visit, sip_failure, outcome):
+    outbound_livekit.sip.sip_failure = sip_failure
+    outbound_livekit.sip.api_error = sip_failure is None
+    outbound.place_reminder_call(visit.pk)
+    dispatch = outbound_livekit.agent_dispatch.requests[-1]
+    job = ReminderJob.from_metadata(dispatch.metadata)
+    heard = []
+    outbound.reminder_call_ended.connect(lambda sender, **kw: heard.append(kw), weak=False, dispatch_uid="probe")
+    try:
+        assert asyncio.run(outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)) is None
+    finally:
+        outbound.reminder_call_ended.disconnect(dispatch_uid="probe")
+    call = Call.objects.get(room=dispatch.room)
+    assert (call.outcome, call.ended_at is not None) == (outcome, True)
+    assert heard == [{"signal": outbound.reminder_call_ended, "appointment_id": visit.pk, "call_id": call.pk,
+                      "outcome": outcome}]
 
 
 @pytest.mark.parametrize("change, reason", [

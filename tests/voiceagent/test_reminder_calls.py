@@ -4,7 +4,7 @@ text mode with the scripted model. The database, Redis (lines, live calls) and t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -174,3 +174,53 @@ async def test_someone_else_on_the_line_hears_nothing_about_the_visit(outbound_l
         result = await convo.say("Can I confirm it for him?")
         assert "no appointment to confirm on this call for this patient" in outputs(result)[0]
     assert (await Appointment.objects.aget(pk=booked.pk)).confirmed_at is None
+
+
+async def test_voicemail_then_the_call_after_the_wait_is_answered_and_confirmed(
+        outbound_livekit, conversation, clinic, booked, settings):
+    """The queue places the call; the job's end of it tells the queue how it went (reminder_call_ended)."""
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from notifications.models import Notification
+    from notifications.services import notification_deliver, notifications_for_change
+    from patients.models import Patient
+
+    settings.LIVEKIT_URL, settings.QUIET_HOURS, settings.REMINDER_CALL_RETRY_MINUTES = "wss://lk.invalid", None, 45
+    deliver = sync_to_async(notification_deliver)
+    await Patient.objects.filter(pk=booked.patient_id).aupdate(contact_preference=Patient.ContactPreference.CALL)
+    [reminder] = await sync_to_async(notifications_for_change)(appointment=booked, action="status")
+    assert await deliver(reminder.pk) == Notification.Status.CALLING
+    room, answered = await _dialled(outbound_livekit)
+    async with conversation([call("voicemail_reached")], caller_id=answered.phone, room=room,
+                            reminder=answered) as convo:
+        await convo.say("You have reached 0300 1234567. Please leave a message after the tone.")
+        await convo.run.closed.wait()
+    await reminder.arefresh_from_db()
+    assert reminder.status == Notification.Status.PENDING
+    assert reminder.due_at - timezone.now() > timedelta(minutes=44)
+    assert reminder.detail.startswith("Reminder call 1 of 2: voicemail; calling again ")
+
+    # The wait is over: the worker runs the task queued for then.
+    assert await deliver(reminder.pk) == Notification.Status.CALLING
+    assert len(outbound_livekit.agent_dispatch.requests) == 2
+    script = [call("identify_patient", **IMRAN), say("Will you come on Monday at 11?"),
+              call("confirm_appointment"), say("Thank you, goodbye.")]
+    room, answered = await _dialled(outbound_livekit)
+    async with conversation(script, caller_id=answered.phone, room=room, reminder=answered) as convo:
+        await convo.say("Imran Qureshi, 3rd of May 1980")
+        result = await convo.say("Yes, I'll come")
+        assert outputs(result)[0].startswith("Confirmed: ")
+    await reminder.arefresh_from_db()
+    assert (reminder.status, reminder.calls, reminder.detail) == (
+        Notification.Status.SENT, 2, "Reminder call 2 of 2 answered (confirmed)")
+    assert (await Appointment.objects.aget(pk=booked.pk)).confirmed_at is not None
+    outcomes = [c.outcome async for c in Call.objects.filter(appointment_id=booked.pk).order_by("started_at")]
+    assert outcomes == [Call.Outcome.VOICEMAIL, Call.Outcome.CONFIRMED]
+
+
+async def _dialled(outbound_livekit):
+    """The job's side of the last call the queue placed: read the dispatch, dial the patient."""
+    dispatch = outbound_livekit.agent_dispatch.requests[-1]
+    job = outbound.ReminderJob.from_metadata(dispatch.metadata)
+    return dispatch.room, await outbound.dial_patient(outbound_livekit.sip, job, room=dispatch.room)
