@@ -3,7 +3,7 @@
 Query counts are bounded and do not grow with the data: a one-provider search
 costs the clinic profile, providers with their hours (two queries), then two
 per block of seven days (closures, busy times); an any-provider search the
-same, with a first block of one day. One block is usually enough.
+same, with blocks of one day, then two, four, seven. One block is usually enough.
 """
 
 from __future__ import annotations
@@ -166,9 +166,10 @@ def find_free_times(
     last_day = min(first_day + timedelta(days=SEARCH_MAX_DAYS - 1), rules.last_day)
     # Any provider: among many diaries the first day alone usually holds
     # enough free times, and a week of every diary would be read for nothing.
-    first_block_days = 1 if provider is None else SEARCH_BLOCK_DAYS
+    # When it does not (a Sunday, a holiday, a full day) the blocks grow, one
+    # day, two, four, then weeks: the day after is read, not the week after.
+    span = 1 if provider is None else SEARCH_BLOCK_DAYS
     while len(slots) < limit and block_start <= last_day:
-        span = first_block_days if block_start == first_day else SEARCH_BLOCK_DAYS
         block_end = min(block_start + timedelta(days=span - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
         if block_start == day and at:
@@ -187,6 +188,7 @@ def find_free_times(
             if slot not in slots and len(slots) < limit:
                 slots.append(slot)
         block_start = block_end + timedelta(days=1)
+        span = min(span * 2, SEARCH_BLOCK_DAYS)
     return FreeTimes(requested_free=requested_free, slots=slots, providers=by_id)
 
 

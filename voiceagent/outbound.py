@@ -40,7 +40,7 @@ from livekit import api
 from patients.phone import mask_phone
 from scheduling.models import OPEN_STATUSES, Appointment
 from voiceagent import calls, telephony
-from voiceagent.context import redis_client
+from voiceagent.context import RedisGuard, redis_client
 from voiceagent.models import Call
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,8 @@ async def take_line(room: str) -> bool:
 async def free_line(room: str) -> None:
     client = redis_client()
     try:
-        await client.zrem(_lines_key(), room)
+        async with RedisGuard().bounded():
+            await client.zrem(_lines_key(), room)
     except Exception as exc:  # noqa: BLE001 - the line frees itself when its time is up
         log.warning("reminder line of %s not freed (%s)", room, type(exc).__name__)
     finally:

@@ -179,6 +179,7 @@ class FrontDesk:
         if words is None:
             return False
         self.caller_turns += 1
+        self.store.guard.new_turn()
         ctx = self.context
         spoken_in, self._heard_language = self._heard_language, None
         language = languages.follow(ctx.language or languages.fallback(), text=words, stt_language=spoken_in)
@@ -793,7 +794,7 @@ class FrontDesk:
         ctx.pending_change, ctx.patient_name = {}, patient.full_name
         await self._stage(ctx.stage, record=self._who(), **self._who())
         # The caller profile follows: greeted by the new name, recognised on the new number.
-        await asyncio.gather(*(profile_refresh(phone, self.store.redis) for phone in {old_phone, patient.phone}))
+        await asyncio.gather(*(profile_refresh(phone, self.store.redis, self.store.guard) for phone in {old_phone, patient.phone}))
         log.info("call %s: the caller corrected their %s", ctx.room, " and ".join(change).replace("_", " "))
         now = (f"name is now {patient.full_name}" if "full_name" in change
                else f"phone number is now {spoken_digits(patient.phone)}")

@@ -124,6 +124,37 @@ def test_the_calendar_costs_the_same_queries_for_any_number_of_appointments(desk
     assert len(week) == len(small)
 
 
+def test_a_clinic_with_more_providers_than_fit_sees_them_a_group_at_a_time(desk, monday, monkeypatch):
+    monkeypatch.setattr("scheduling.views.CALENDAR_COLUMNS", 2)
+    names = ["Dr Amna", "Dr Bilal", "Dr Farah", "Dr Hina", "Dr Omar"]
+    providers = {name: ProviderFactory(name=name) for name in names}
+    ProviderFactory(name="Dr Gone", is_active=False)
+    book(providers["Dr Hina"], local_dt(monday, 10), patient=PatientFactory(full_name="Sana Malik"))
+
+    def titles(response):
+        return [c.provider.name for c in response.context["grid"].columns]
+
+    first = desk.get(reverse("calendar"), {"date": monday.isoformat()})
+    html = first.content.decode()
+    assert titles(first) == ["Dr Amna", "Dr Bilal"]
+    assert "providers 1–2 of 5" in html and "Sana Malik" not in html
+    # One control names every group by who is in it.
+    assert re.findall(r'<option value="(\d)"[^>]*>([^<]+)</option>', html[html.index('id="cal-group"'):]) == [
+        ("1", "1–2: Dr Amna to Dr Bilal"), ("2", "3–4: Dr Farah to Dr Hina"), ("3", "5–5: Dr Omar to Dr Omar")]
+
+    second = desk.get(reverse("calendar"), {"date": monday.isoformat(), "group": "2"})
+    assert titles(second) == ["Dr Farah", "Dr Hina"]
+    html = second.content.decode()
+    assert "Sana Malik" in column(html, "Dr Hina")
+    # The day before and after show the same group.
+    assert f"date={monday + timedelta(days=1)}&amp;group=2" in html
+    assert titles(desk.get(reverse("calendar"), {"date": monday.isoformat(), "group": "99"})) == ["Dr Omar"]
+    assert titles(desk.get(reverse("calendar"), {"date": monday.isoformat(), "group": "-1"})) == ["Dr Amna", "Dr Bilal"]
+    # A chosen provider is shown whatever the group.
+    chosen = desk.get(reverse("calendar"), {"date": monday.isoformat(), "group": "1", "provider": providers["Dr Omar"].pk})
+    assert titles(chosen) == ["Dr Omar"]
+
+
 def test_the_htmx_refresh_gets_the_grid_only(desk, khan, monday):
     response = desk.get(reverse("calendar"), {"date": monday.isoformat()}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
