@@ -34,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     common.add_size_argument(parser)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--only", choices=["calendar"], help="measure only these pages")
+    parser.add_argument("--only", choices=["calendar", "search"], help="measure only these pages")
     args = parser.parse_args()
     with common.large_data(args.size):
         run(args.runs, only=args.only)
@@ -127,6 +127,27 @@ def calendar(client: Client, runs: int) -> None:
     print(common.line(f"CSV export, next 7 days (~{rows:,} rows, {size // 1024} KB)", times))
 
 
+def patient_searches(client: Client, runs: int, rng: random.Random) -> list[tuple[str, str]]:
+    """The patient list's searches, whole page and as you type; returns the searches for the calls list."""
+    patients = url_or_none("patient_list")
+    searches = _searches(rng)
+    by_kind: dict[str, list[str]] = {}
+    for kind, q in searches:
+        by_kind.setdefault(kind, []).append(q)
+    for kind, qs in by_kind.items():
+        report(f"patient search: {kind}", *measure(client, patients, runs, lambda i, qs=qs: {"q": qs[i % len(qs)]}))
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    times, queries = [], []
+    for i in range(runs):
+        q = searches[i % len(searches)][1]
+        t = clock.perf_counter()
+        client.get(patients, {"q": q}, **htmx)
+        times.append(clock.perf_counter() - t)
+        queries.append(len(connection.queries))
+    report("patient search as you type (table only)", times, queries)
+    return searches
+
+
 def run(runs: int, only: str | None = None) -> None:
     rng = random.Random(3)
     client = _client()
@@ -134,6 +155,10 @@ def run(runs: int, only: str | None = None) -> None:
     client.get(url_or_none("overview"))  # warm: session, caches, connections
     if only == "calendar":
         calendar(client, runs)
+        return
+
+    if only == "search":
+        patient_searches(client, runs, rng)
         return
 
     report("overview", *measure(client, url_or_none("overview"), runs))
@@ -151,21 +176,7 @@ def run(runs: int, only: str | None = None) -> None:
 
     patients = url_or_none("patient_list")
     report("patients list, first page", *measure(client, patients, runs))
-    searches = _searches(rng)
-    by_kind: dict[str, list[str]] = {}
-    for kind, q in searches:
-        by_kind.setdefault(kind, []).append(q)
-    for kind, qs in by_kind.items():
-        report(f"patient search: {kind}", *measure(client, patients, runs, lambda i, qs=qs: {"q": qs[i % len(qs)]}))
-    htmx = {"HTTP_HX_REQUEST": "true"}
-    times, queries = [], []
-    for i in range(runs):
-        q = searches[i % len(searches)][1]
-        t = clock.perf_counter()
-        client.get(patients, {"q": q}, **htmx)
-        times.append(clock.perf_counter() - t)
-        queries.append(len(connection.queries))
-    report("patient search as you type (table only)", times, queries)
+    searches = patient_searches(client, runs, rng)
 
     # A patient with a long history: the page lists every appointment and call.
     from django.db.models import Count

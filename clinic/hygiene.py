@@ -117,6 +117,21 @@ def quote(raw, limit: int = QUOTE_MAX) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def first_name(raw) -> str:
+    """The first word of a stored name, clean enough to be spoken to a caller; "" when it is not a name.
+
+    Names stored before names were cleaned (or from a caller profile in
+    Redis) may hold anything: invisible characters are dropped, and a first
+    word that is not a name by `clean_name` is not said at all.
+    """
+    text = raw if isinstance(raw, str) else ""
+    words = _whitespace("".join(ch for ch in text if not _invisible(ch))).split()
+    try:
+        return clean_name(words[0]) if words else ""
+    except Refused:
+        return ""
+
+
 def as_data(raw) -> str:
     """Caller text for a model's prompt: cleaned, bounded and JSON-quoted, so it reads as a value, not an order."""
     text = raw if isinstance(raw, str) else ""

@@ -34,6 +34,32 @@ def patient_search(query: str) -> QuerySet[Patient]:
     return qs.order_by(Upper("full_name"), "id")
 
 
+# How far a search counts its matches. A part of a common name ("raza",
+# "khan") can match tens of thousands of patients; counting them all would
+# read every one, and nobody pages past the first few hundred: they type more.
+MATCH_CAP = 500
+
+
+def count_matches(matches: QuerySet[Patient], cap: int = MATCH_CAP) -> tuple[int, bool]:
+    """(number of matches up to `cap`, whether there are more): reads at most cap + 1 of them."""
+    found = matches.order_by()[: cap + 1].count()
+    return min(found, cap), found > cap
+
+
+def read_page(page: QuerySet[Patient]) -> QuerySet[Patient]:
+    """The rows of one page of patient_search (a slice of it), read in two steps.
+
+    The page's ids are chosen by a query that needs only the name and the id,
+    which PostgreSQL can answer from patient_search_order_idx alone: it walks
+    the names in page order, testing each inside the index, and stops when the
+    page is full (a few milliseconds when the matches are many; when they are
+    few it uses the trigram index instead). Only those rows are then read whole.
+    Choosing the page from whole rows instead would fetch each name it tests
+    from the table, or read and sort every match.
+    """
+    return Patient.objects.filter(pk__in=page.values("pk")).order_by(*page.query.order_by)
+
+
 def phone_match(field: str, word: str) -> Q | None:
     """`word` of a search box as part of a phone number stored in E.164 in `field`;
     None when the word is not a number ("0300", "+92", "1234-567" are; "Raza" is not).

@@ -75,21 +75,25 @@ def patient_total() -> int:
     return total
 
 
-def forget_patient_total() -> None:
-    """Patients were added or removed: the next patient_total() counts again."""
+def forget_patient_total() -> bool:
+    """Patients were added or removed: the next patient_total() counts again. False when Redis did not answer."""
     try:
         _client().incr(_generation_key())
     except (redis.RedisError, OSError) as exc:
         log.warning("patient total: change not recorded, Redis unavailable (%s); the stored total "
                     "expires within %s s", type(exc).__name__, TOTAL_TTL_SECONDS)
+        return False
+    return True
 
 
 def _changed() -> None:
     # Now, so that a page read inside this transaction (or a test's) counts
     # again; and after the commit, so that a page that counted in between,
-    # before the change was visible, is not believed either.
-    forget_patient_total()
-    transaction.on_commit(forget_patient_total)
+    # before the change was visible, is not believed either. When Redis did
+    # not answer the first, the second is not tried: a phone booking that
+    # creates a patient must not make the caller wait out a frozen Redis twice.
+    if forget_patient_total():
+        transaction.on_commit(forget_patient_total)
 
 
 def _on_save(sender, *, created: bool, **kwargs) -> None:

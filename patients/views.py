@@ -21,7 +21,7 @@ from clinic.access import receptionist_required
 from clinic.htmx import changed, wants_fragment
 from patients.forms import PatientForm
 from patients.models import Patient
-from patients.selectors import patient_search, similar_patients
+from patients.selectors import count_matches, patient_search, read_page, similar_patients
 from patients.totals import patient_total
 from patients import services
 from patients.services import PatientError
@@ -59,19 +59,25 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     patients = patient_search(query) if not search_error else Patient.objects.none()
     if no_birth_date:
         patients = patients.filter(date_of_birth__isnull=True)
-    # Each row shows the patient's next visit: one indexed subquery per row
-    # of the page (count() leaves it out).
-    next_visit = upcoming_for_patient(OuterRef("pk")).values("start")[:1]
-    patients = patients.annotate(next_visit=Subquery(next_visit))
-    paginator = Paginator(patients, PAGE_SIZE)
-    if not query and not no_birth_date and not search_error:
-        # Everyone: the total kept between changes (patients.totals) instead of
-        # a COUNT over every patient on each load; Paginator.count is a cached
-        # property, so this value is the one it uses.
-        paginator.count = patient_total()
-    page = paginator.get_page(request.GET.get("page"))
-    context = {"query": query, "page": page, "patients": page.object_list, "search_error": search_error,
-               "no_birth_date": no_birth_date}
+    # Each row shows the patient's next visit: one indexed subquery per row of the page.
+    next_visit = {"next_visit": Subquery(upcoming_for_patient(OuterRef("pk")).values("start")[:1])}
+    if query:
+        # Matches are counted up to a cap and the page read by id (see the selectors).
+        paginator = Paginator(patients, PAGE_SIZE)
+        paginator.count, more_matches = count_matches(patients)
+        page = paginator.get_page(request.GET.get("page"))
+        rows = read_page(page.object_list).annotate(**next_visit)
+    else:
+        paginator = Paginator(patients.annotate(**next_visit), PAGE_SIZE)
+        if not no_birth_date and not search_error:
+            # Everyone: the total kept between changes (patients.totals) instead of
+            # a COUNT over every patient on each load; Paginator.count is a cached
+            # property, so this value is the one it uses.
+            paginator.count = patient_total()
+        page = paginator.get_page(request.GET.get("page"))
+        rows, more_matches = page.object_list, False
+    context = {"query": query, "page": page, "patients": rows, "search_error": search_error,
+               "no_birth_date": no_birth_date, "more_matches": more_matches}
     template = "patients/patient_list.html#table" if wants_fragment(request) else "patients/patient_list.html"
     return render(request, template, context)
 

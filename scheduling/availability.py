@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
 
@@ -28,6 +28,9 @@ class Problem(enum.Enum):
     CLOSED = "closed"
     NOT_WORKING_DAY = "not_working_day"
     OUTSIDE_HOURS = "outside_hours"
+    # Within the hours but between two slots of the provider's grid: booked,
+    # it would leave gaps too short for anyone else on either side.
+    OFF_GRID = "off_grid"
     TAKEN = "taken"
 
 
@@ -78,7 +81,12 @@ class Schedule:
     active: bool = True
 
     def __post_init__(self):
-        self.busy.sort()
+        # Kept in UTC, as the database returns them: comparing two datetimes
+        # of the same zone is plain arithmetic, while a slot in the clinic's
+        # zone against a UTC time asks the zone for its offset every time
+        # (about 30 times slower; thousands of times in an any-provider search).
+        self.busy = sorted((b_start.astimezone(timezone.utc), b_end.astimezone(timezone.utc))
+                           for b_start, b_end in self.busy)
         self._busy_starts = [b[0] for b in self.busy]
 
     def closure_on(self, day: date) -> tuple[str, bool] | None:
@@ -91,6 +99,7 @@ class Schedule:
     def is_free(self, start: datetime, end: datetime, *, ignore: tuple[datetime, datetime] | None = None) -> bool:
         # Busy intervals of one provider never overlap each other (the
         # database forbids it), so only the neighbours of `end` can clash.
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
         i = bisect.bisect_left(self._busy_starts, end)
         for b_start, b_end in self.busy[max(i - 2, 0) : i]:
             if (b_start, b_end) == ignore:
@@ -108,7 +117,11 @@ class Slot:
 
 
 def day_grid(schedule: Schedule, day: date, tz: tzinfo) -> list[datetime]:
-    """Every slot start on `day` from the provider's hours, free or not."""
+    """Every slot start on `day` from the provider's hours, free or not.
+
+    The grid restarts at the start of each interval: with 20-minute slots and
+    hours 09:00-12:00 and 13:30-17:00, the afternoon runs 13:30, 13:50, ...
+    """
     starts = []
     for begin, finish in schedule.hours.get(day.weekday(), []):
         t = datetime.combine(day, begin, tzinfo=tz)
@@ -117,6 +130,18 @@ def day_grid(schedule: Schedule, day: date, tz: tzinfo) -> list[datetime]:
             starts.append(t)
             t += schedule.length
     return starts
+
+
+def on_grid(schedule: Schedule, start: datetime, tz: tzinfo) -> bool:
+    """Whether `start` is one of the provider's slot starts (whole minutes, from an interval's start)."""
+    return start in day_grid(schedule, start.astimezone(tz).date(), tz)
+
+
+def grid_neighbours(schedule: Schedule, start: datetime, tz: tzinfo) -> list[datetime]:
+    """The grid's slot starts just before and just after `start` on its day (one, two or none)."""
+    starts = day_grid(schedule, start.astimezone(tz).date(), tz)
+    i = bisect.bisect_left(starts, start)
+    return starts[max(i - 1, 0) : i + 1]
 
 
 def day_problem(schedule: Schedule, day: date, rules: Rules) -> Problem | None:
@@ -142,10 +167,13 @@ def slot_problem(
     rules: Rules,
     *,
     ignore: tuple[datetime, datetime] | None = None,
+    off_grid: bool = False,
 ) -> Problem | None:
     """What stops `start` from being booked with this provider, or None.
 
     `ignore` is the appointment being moved, which must not block itself.
+    `off_grid` lets a start between the grid's slots through: staff choosing
+    such a time on purpose; the phone agent never passes it.
     """
     end = start + schedule.length
     local = start.astimezone(rules.tz)
@@ -163,6 +191,8 @@ def slot_problem(
         begin <= local.time() and local_end.time() <= finish for begin, finish in intervals
     ):
         return Problem.OUTSIDE_HOURS
+    if not off_grid and not on_grid(schedule, start, rules.tz):
+        return Problem.OFF_GRID
     if not schedule.is_free(start, end, ignore=ignore):
         return Problem.TAKEN
     return None
@@ -172,12 +202,13 @@ def free_slots_on(schedule: Schedule, day: date, rules: Rules) -> list[datetime]
     """Bookable slot starts for one provider on one day, in order."""
     if day_problem(schedule, day, rules):
         return []
-    earliest = rules.earliest
-    return [
-        t
-        for t in day_grid(schedule, day, rules.tz)
-        if t >= earliest and schedule.is_free(t, t + schedule.length)
-    ]
+    earliest = rules.earliest.astimezone(timezone.utc)
+    free = []
+    for t in day_grid(schedule, day, rules.tz):
+        utc = t.astimezone(timezone.utc)  # see Schedule.__post_init__
+        if utc >= earliest and schedule.is_free(utc, utc + schedule.length):
+            free.append(t)
+    return free
 
 
 def _closeness(t: datetime, at: time | None, part: PartOfDay | None, tz: tzinfo) -> tuple:

@@ -3,7 +3,7 @@
 Query counts are bounded and do not grow with the data: a one-provider search
 costs the clinic profile, providers with their hours (two queries), then two
 per block of seven days (closures, busy times); an any-provider search the
-same, with a first block of one day. One block is usually enough.
+same, with blocks of one day, then two, four, seven. One block is usually enough.
 """
 
 from __future__ import annotations
@@ -166,14 +166,16 @@ def find_free_times(
     last_day = min(first_day + timedelta(days=SEARCH_MAX_DAYS - 1), rules.last_day)
     # Any provider: among many diaries the first day alone usually holds
     # enough free times, and a week of every diary would be read for nothing.
-    first_block_days = 1 if provider is None else SEARCH_BLOCK_DAYS
+    # When it does not (a Sunday, a holiday, a full day) the blocks grow, one
+    # day, two, four, then weeks: the day after is read, not the week after.
+    span = 1 if provider is None else SEARCH_BLOCK_DAYS
     while len(slots) < limit and block_start <= last_day:
-        span = first_block_days if block_start == first_day else SEARCH_BLOCK_DAYS
         block_end = min(block_start + timedelta(days=span - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
         if block_start == day and at:
-            # The requested time itself, even off the slot grid (a receptionist
-            # may ask for 9:10); checked with the same rule the write uses.
+            # The requested time itself when it is free, checked with the
+            # same rule the write uses (so never a time off the slot grid:
+            # asking for 10:07 offers the grid's nearest times instead).
             wanted = datetime.combine(day, at, tzinfo=rules.tz)
             for s in schedules:
                 if availability.slot_problem(s, wanted, rules) is None:
@@ -187,6 +189,7 @@ def find_free_times(
             if slot not in slots and len(slots) < limit:
                 slots.append(slot)
         block_start = block_end + timedelta(days=1)
+        span = min(span * 2, SEARCH_BLOCK_DAYS)
     return FreeTimes(requested_free=requested_free, slots=slots, providers=by_id)
 
 
@@ -284,6 +287,7 @@ class CalendarGrid:
     hour_marks: list[tuple[str, str]]  # (place, "09:00")
     now_place: str  # "" when now is not on the grid
     now_minute: int  # the clinic's clock, minutes since midnight
+    last_day: date  # the booking horizon's last day
 
     @property
     def last_minute(self) -> int:
@@ -391,7 +395,7 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
         now_place = f"r{(now_minute - first_minute) // step + 1}"
     return CalendarGrid(columns=columns, first_minute=first_minute,
                         rows=(last_minute - first_minute) // step, hour_marks=hour_marks, now_place=now_place,
-                        now_minute=now_minute)
+                        now_minute=now_minute, last_day=rules.last_day)
 
 
 # --- the clinic's opening hours ------------------------------------------------------

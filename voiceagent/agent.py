@@ -39,7 +39,7 @@ from clinic.models import ClinicProfile
 from patients.phone import mask_phone, try_normalize_phone
 from voiceagent import calls, languages, outbound, prompts, spoken
 from voiceagent.context import (
-    CallContext, ContextStore, profile_load, profile_refresh, redis_client,
+    CallContext, ContextStore, RedisGuard, profile_load, profile_refresh, redis_client,
 )
 from voiceagent.livecalls import HEARTBEAT_SECONDS, LiveCall
 from voiceagent.models import Call
@@ -398,8 +398,12 @@ async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None
     """
     e164 = try_normalize_phone(caller_id if isinstance(caller_id, str) else "")
     client = redis_client()
+    # One for the whole call: a frozen Redis costs the opening, and each turn, one short wait at most.
+    # The caller waits for the greeting as for a reply: the opening is the call's first turn.
+    guard = RedisGuard()
+    guard.new_turn()
     clinic = await ClinicProfile.aload()
-    profile = await profile_load(e164, client, room=room) if e164 else None
+    profile = await profile_load(e164, client, room=room, guard=guard) if e164 else None
     name = profile.name if profile and profile.returning else ""
     if reminder:
         name = reminder.patient_name
@@ -407,9 +411,9 @@ async def open_call(room: str, *, caller_id: str = "", transfer: Transfer | None
     language = languages.usable(profile.language if profile else "") or languages.fallback()
     call = await calls.call_open(room=room, caller_phone=e164, caller_name=name, language=language,
                                  patient_id=reminder.patient_id if reminder else None)
-    live = await LiveCall.start(room, caller_phone=e164, caller_name=name)
+    live = await LiveCall.start(room, caller_phone=e164, caller_name=name, guard=guard)
     store = ContextStore(CallContext(room=room, caller_phone=e164, phone_from_caller_id=bool(e164),
-                                     language=language), client)
+                                     language=language), client, guard)
     await store.save()
     log.info("call %s: %s (caller %s, %s, %s)", room, "answered our reminder call" if reminder else "answered",
              mask_phone(e164), "returning" if name else "new", language)
@@ -598,7 +602,7 @@ class CallRun:
 
     async def heartbeat(self) -> None:
         """Keep the live record alive, and re-send what Redis missed while it was away."""
-        await asyncio.gather(self.desk.live.heartbeat(), self.desk.store.flush())
+        await asyncio.gather(self.desk.live.heartbeat(), self.desk.store.flush(probe=True))
 
     async def finish(self, *, failed: bool = False) -> Call:
         """Record the call (transcript, figures, outcome), refresh the caller's profile, clear live state.
@@ -629,7 +633,7 @@ class CallRun:
             fields["language"] = ctx.language
         call = await calls.call_close(desk.call_id, outcome=outcome, items=self.session.history.items,
                                       usage=self.session.usage, **fields)
-        await profile_refresh(ctx.caller_phone, desk.store.redis)
+        await profile_refresh(ctx.caller_phone, desk.store.redis, desk.store.guard)
         await desk.live.end()
         await desk.store.delete()
         await desk.store.close()

@@ -13,15 +13,18 @@ a missing or unreadable profile is rebuilt from it, and the profile is
 written again from the database at the end of every call, so one that Redis
 missed catches up on the next.
 
-Redis going away must never stall or end a call: every operation has a short
-socket timeout, a failure is logged (no phone numbers) and the write is
-retried later; for a few seconds after a failure Redis is not even tried, so
-a blackholed server costs one timeout, not one per turn.
+Redis going away (stopped, frozen, stalled inside a command) must never
+stall or end a call: every Redis operation of a call goes through the call's
+`RedisGuard`, which bounds it and, after a failure, skips Redis for the rest
+of the caller's turn and a few seconds, so a frozen server costs a turn at
+most one short wait. A failure is logged (no phone numbers) and the write is
+retried later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -38,15 +41,74 @@ from patients.phone import mask_phone
 
 log = logging.getLogger(__name__)
 
-# A turn must never wait long on Redis; a miss costs less than a pause.
-REDIS_TIMEOUT = 0.3
-# After a failure, skip Redis for this long (writes are kept and retried).
+# A turn must never wait long on Redis; a miss costs less than a pause. Long
+# enough that a healthy Redis on a loaded machine is not taken for a dead one.
+REDIS_TIMEOUT = 0.5
+# After a failure, skip Redis for the rest of the turn and at least this long
+# (writes are kept and retried; the heartbeat tries again in the background).
 RETRY_AFTER_SECONDS = 2.0
 # The context outlives the longest call a little; the profile a long while.
 CONTEXT_TTL_EXTRA_SECONDS = 600
 PROFILE_TTL_SECONDS = 400 * 24 * 3600
 
+
+
+class RedisSkipped(redis.RedisError):
+    """Not tried: Redis failed a moment ago (RedisGuard); handled like any Redis failure."""
+
+
 REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
+
+
+class RedisGuard:
+    """One call's Redis allowance, shared by its context store, caller profile, live-call handle and events.
+
+    A caller must never hear a long silence because Redis answers nothing: a
+    frozen server keeps its socket open, so only a timeout notices, and one
+    timeout per store per step of a turn adds up to seconds. Every operation
+    runs under `bounded()`: it gives up after `timeout`; after a failure,
+    every store skips Redis at once (RedisSkipped) for the rest of the
+    caller's turn and at least RETRY_AFTER_SECONDS, so a turn waits out at most
+    one timeout however many writes it makes. Writes that were skipped stay in
+    memory and are sent again later. The heartbeat, which runs beside the
+    conversation, tries anyway (`probe=True`): no caller waits for it, and its
+    success lets the turn's writes through again.
+    """
+
+    def __init__(self, timeout: float | None = None, retry_after: float | None = None):
+        self.timeout = REDIS_TIMEOUT if timeout is None else timeout
+        self.retry_after = retry_after  # None: RETRY_AFTER_SECONDS
+        self.failed_at: float | None = None  # monotonic; None while Redis answers
+        # Turns are counted by whoever runs them (new_turn: the opening of a
+        # call, then each caller turn); without any (a simulated call) only the time counts.
+        self.turn = 0
+        self.failed_in_turn: int | None = None
+
+    def new_turn(self) -> None:
+        self.turn += 1
+
+    @property
+    def open(self) -> bool:
+        """Whether Redis is being skipped."""
+        if self.failed_at is None:
+            return False
+        retry_after = RETRY_AFTER_SECONDS if self.retry_after is None else self.retry_after
+        return (time.monotonic() - self.failed_at < retry_after
+                or (self.turn > 0 and self.failed_in_turn == self.turn))
+
+    @contextlib.asynccontextmanager
+    async def bounded(self, *, probe: bool = False):
+        """`async with guard.bounded(): await client...`: raises RedisSkipped at once while open
+        (unless `probe`), TimeoutError after `timeout`, and remembers the outcome."""
+        if self.open and not probe:
+            raise RedisSkipped()
+        try:
+            async with asyncio.timeout(self.timeout):
+                yield
+        except REDIS_ERRORS:
+            self.failed_at, self.failed_in_turn = time.monotonic(), self.turn
+            raise
+        self.failed_at = None
 
 
 def redis_client(timeout: float = REDIS_TIMEOUT) -> aredis.Redis:
@@ -105,31 +167,14 @@ class CallContext:
         return ident
 
 
-class _Breaker:
-    """Remembers a recent Redis failure so the next turns do not wait on it again."""
-
-    def __init__(self):
-        self.failed_at = 0.0
-
-    @property
-    def open(self) -> bool:
-        return time.monotonic() - self.failed_at < RETRY_AFTER_SECONDS
-
-    def trip(self) -> None:
-        self.failed_at = time.monotonic()
-
-    def reset(self) -> None:
-        self.failed_at = 0.0
-
-
 class ContextStore:
     """The call's context: memory first, Redis behind it."""
 
-    def __init__(self, context: CallContext, client: aredis.Redis | None = None):
+    def __init__(self, context: CallContext, client: aredis.Redis | None = None, guard: RedisGuard | None = None):
         self.context = context
         self.redis = client or redis_client()
+        self.guard = guard or RedisGuard()
         self.dirty = True
-        self._breaker = _Breaker()
 
     @property
     def ttl(self) -> int:
@@ -140,24 +185,25 @@ class ContextStore:
         self.dirty = True
         return await self.flush()
 
-    async def flush(self) -> bool:
+    async def flush(self, *, probe: bool = False) -> bool:
+        """Write a context that Redis missed; `probe` (the heartbeat) tries even while the guard skips Redis."""
         if not self.dirty:
             return True
-        if self._breaker.open:
-            return False
         try:
-            await self.redis.set(context_key(self.context.room), json.dumps(asdict(self.context)), ex=self.ttl)
+            async with self.guard.bounded(probe=probe):
+                await self.redis.set(context_key(self.context.room), json.dumps(asdict(self.context)), ex=self.ttl)
         except REDIS_ERRORS as exc:
-            self._breaker.trip()
-            log.warning("call %s: context not stored, kept in memory (%s)", self.context.room, type(exc).__name__)
+            if not isinstance(exc, RedisSkipped):
+                log.warning("call %s: context not stored, kept in memory (%s)", self.context.room,
+                            type(exc).__name__)
             return False
-        self._breaker.reset()
         self.dirty = False
         return True
 
     async def delete(self) -> None:
         try:
-            await self.redis.delete(context_key(self.context.room))
+            async with self.guard.bounded():
+                await self.redis.delete(context_key(self.context.room))
         except REDIS_ERRORS:
             pass  # it expires by itself
 
@@ -230,12 +276,15 @@ def profile_from_db(e164: str, *, exclude_room: str = "") -> CallerProfile:
     return profile
 
 
-async def profile_load(e164: str, client: aredis.Redis, *, room: str = "") -> CallerProfile | None:
+async def profile_load(e164: str, client: aredis.Redis, *, room: str = "",
+                       guard: RedisGuard | None = None) -> CallerProfile | None:
     """Redis first; on a miss or an outage, the database (and the cache is refilled)."""
     if not e164:
         return None
+    guard = guard or RedisGuard()
     try:
-        raw = await client.get(profile_key(e164))
+        async with guard.bounded():
+            raw = await client.get(profile_key(e164))
         if raw:
             return CallerProfile(**json.loads(raw))
     except REDIS_ERRORS as exc:
@@ -244,25 +293,27 @@ async def profile_load(e164: str, client: aredis.Redis, *, room: str = "") -> Ca
     except (TypeError, ValueError):
         log.warning("caller %s: unreadable profile, rebuilt from the database", mask_phone(e164))
     profile = await sync_to_async(profile_from_db)(e164, exclude_room=room)
-    await profile_store(profile, client)
+    await profile_store(profile, client, guard)
     return profile
 
 
-async def profile_store(profile: CallerProfile, client: aredis.Redis) -> bool:
+async def profile_store(profile: CallerProfile, client: aredis.Redis, guard: RedisGuard | None = None) -> bool:
     try:
-        await client.set(profile_key(profile.phone), json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS)
+        async with (guard or RedisGuard()).bounded():
+            await client.set(profile_key(profile.phone), json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS)
         return True
     except REDIS_ERRORS as exc:
+        # Missed ones catch up: every call's end writes its caller's profile from the database again.
         log.warning("caller %s: profile not stored (%s)", mask_phone(profile.phone), type(exc).__name__)
         return False
 
 
-async def profile_refresh(e164: str, client: aredis.Redis) -> CallerProfile | None:
+async def profile_refresh(e164: str, client: aredis.Redis, guard: RedisGuard | None = None) -> CallerProfile | None:
     """Rewrite the profile from the database (end of call): the truth wins."""
     if not e164:
         return None
     profile = await sync_to_async(profile_from_db)(e164)
-    await profile_store(profile, client)
+    await profile_store(profile, client, guard)
     return profile
 
 

@@ -22,7 +22,10 @@ Writers use `LiveCall` (async, one per call):
 
 A writer never fails because Redis is away: it keeps the state in memory,
 logs a warning, and writes the whole record again on the next update or
-heartbeat, so the panel catches up when Redis returns.
+heartbeat, so the panel catches up when Redis returns. Every write and
+event of a handle runs under its `RedisGuard` (voiceagent.context), shared
+with the call's context store: a frozen Redis costs a caller's turn at most
+one short wait.
 
 `update()` returns whether the change was stored and announced, and
 `LiveCall.sent` counts the `call.updated` events a handle got out; callers
@@ -60,16 +63,20 @@ from django.conf import settings
 from django.utils import timezone
 
 from patients.phone import format_phone, mask_phone
-from voiceagent.context import redis_client
+from voiceagent.context import REDIS_ERRORS, REDIS_TIMEOUT, RedisGuard, RedisSkipped, redis_client
 
 log = logging.getLogger(__name__)
 
 GROUP = "live_calls"
 TTL_SECONDS = 45
 HEARTBEAT_SECONDS = 15
-# A dead Redis must not stall a caller's turn: every live-call write gives up
-# after this long and is retried by the next heartbeat.
-REDIS_TIMEOUT = 0.5
+
+
+def standalone_guard() -> RedisGuard:
+    """For writers that keep no caller waiting (the event publisher thread, simulate_calls, scripts):
+    each operation is bounded, a little more generously than a call's, and never skipped, so a slow
+    moment on a loaded machine loses no more than that one write."""
+    return RedisGuard(timeout=2 * REDIS_TIMEOUT, retry_after=0)
 
 
 class Stage:
@@ -175,6 +182,7 @@ class LiveCall:
 
     state: CallState
     _redis: aredis.Redis = field(default_factory=_async_client, repr=False)
+    guard: RedisGuard = field(default_factory=standalone_guard, repr=False)
     _dirty: bool = True
     # call.updated events this handle got out (simulate_calls reports it; the benchmark counts losses by it).
     sent: int = 0
@@ -188,6 +196,7 @@ class LiveCall:
         caller_name: str = "",
         patient_id: int | None = None,
         stage: str = Stage.GREETING,
+        guard: RedisGuard | None = None,
     ) -> "LiveCall":
         now = timezone.now()
         call = cls(
@@ -199,7 +208,8 @@ class LiveCall:
                 patient_id=patient_id,
                 stage=stage,
                 updated_at=_iso(now),
-            )
+            ),
+            guard=guard or standalone_guard(),
         )
         await call._push()
         return call
@@ -222,30 +232,37 @@ class LiveCall:
         return await self._push()
 
     async def heartbeat(self) -> None:
-        """Keep the record alive; also re-sends a state that Redis missed."""
+        """Keep the record alive; also re-sends a state that Redis missed.
+
+        It runs beside the conversation (no caller waits for it), so it tries
+        Redis even while the guard skips it for the turns: its success is
+        what lets the call's writes through again.
+        """
         if self._dirty:
-            await self._push()
+            await self._push(probe=True)
             return
         try:
             expires = time.time() + TTL_SECONDS
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self.guard.bounded(probe=True), self._redis.pipeline(transaction=False) as pipe:
                 pipe.expire(_key(self.state.room), TTL_SECONDS)
                 pipe.zadd(_index_key(), {self.state.room: expires})
-                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
-        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
             self._dirty = True
             log.warning("live call %s: heartbeat failed (%s)", self.state.room, type(exc).__name__)
 
     async def end(self) -> None:
+        """Remove the call from every panel. Tried even while the guard skips Redis: the conversation is
+        over, nobody waits for it, and a panel that missed it would show the call until its TTL ran out."""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self.guard.bounded(probe=True), self._redis.pipeline(transaction=False) as pipe:
                 pipe.delete(_key(self.state.room))
                 pipe.zrem(_index_key(), self.state.room)
-                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
-        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
             # The TTL removes it within a minute anyway.
             log.warning("live call %s: could not remove record (%s)", self.state.room, type(exc).__name__)
-        await _send({"type": "call.ended", "room": self.state.room})
+        await _send({"type": "call.ended", "room": self.state.room}, self.guard, probe=True)
         await self.close()
 
     async def close(self) -> None:
@@ -254,30 +271,35 @@ class LiveCall:
         except (redis.RedisError, OSError):
             pass
 
-    async def _push(self) -> bool:
+    async def _push(self, *, probe: bool = False) -> bool:
         payload = self.state.as_dict()
         try:
             expires = time.time() + TTL_SECONDS
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self.guard.bounded(probe=probe), self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(_key(self.state.room), json.dumps(payload), ex=TTL_SECONDS)
                 pipe.zadd(_index_key(), {self.state.room: expires})
-                await asyncio.wait_for(pipe.execute(), REDIS_TIMEOUT * 2)
+                await pipe.execute()
             self._dirty = False
-        except (redis.RedisError, OSError, asyncio.TimeoutError) as exc:
-            log.warning(
-                "live call %s (caller %s): state not stored, will retry (%s)",
-                self.state.room, mask_phone(self.state.caller_phone), type(exc).__name__,
-            )
+        except REDIS_ERRORS as exc:
+            if not isinstance(exc, RedisSkipped):
+                log.warning(
+                    "live call %s (caller %s): state not stored, will retry (%s)",
+                    self.state.room, mask_phone(self.state.caller_phone), type(exc).__name__,
+                )
             return False
-        if not await _send({"type": "call.updated", "call": payload}):
+        if not await _send({"type": "call.updated", "call": payload}, self.guard):
             return False
         self.sent += 1
         return True
 
 
-async def _send(event: dict) -> bool:
+async def _send(event: dict, guard: RedisGuard | None = None, *, probe: bool = False) -> bool:
+    """Send one event to the live-call group, bounded by `guard` (a call's), or by a standalone one."""
     try:
-        await asyncio.wait_for(get_channel_layer().group_send(GROUP, event), REDIS_TIMEOUT * 2)
+        async with (guard or standalone_guard()).bounded(probe=probe):
+            await get_channel_layer().group_send(GROUP, event)
+    except RedisSkipped:
+        return False
     except Exception as exc:  # noqa: BLE001 - a missed event must never end a call
         log.warning("live-call event %s not sent (%s)", event.get("type"), type(exc).__name__)
         return False

@@ -40,7 +40,7 @@ from livekit import api
 from patients.phone import mask_phone
 from scheduling.models import OPEN_STATUSES, Appointment
 from voiceagent import calls, telephony
-from voiceagent.context import redis_client
+from voiceagent.context import RedisGuard, redis_client
 from voiceagent.models import Call
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,8 @@ async def take_line(room: str) -> bool:
 async def free_line(room: str) -> None:
     client = redis_client()
     try:
-        await client.zrem(_lines_key(), room)
+        async with RedisGuard().bounded():
+            await client.zrem(_lines_key(), room)
     except Exception as exc:  # noqa: BLE001 - the line frees itself when its time is up
         log.warning("reminder line of %s not freed (%s)", room, type(exc).__name__)
     finally:
@@ -197,6 +198,15 @@ def _reminder_target(appointment_id: int, since: datetime | None = None) -> Appo
     if placed >= settings.REMINDER_CALL_ATTEMPTS:
         raise NotCalling(f"Appointment {appointment_id} has had its {placed} reminder calls.")
     return appointment
+
+
+def close_dead_calls(appointment_id: int) -> int:
+    """Mark as failed this visit's reminder calls still "in progress" past the longest call: their job died."""
+    now = timezone.now()
+    return Call.objects.filter(
+        direction=Call.Direction.OUTBOUND, appointment_id=appointment_id, outcome=Call.Outcome.IN_PROGRESS,
+        started_at__lt=now - timedelta(seconds=longest_call_seconds()),
+    ).update(outcome=Call.Outcome.FAILED, ended_at=now)
 
 
 def longest_call_seconds() -> int:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils.formats import date_format
 
+from clinic import hygiene
 from patients.phone import spoken_digits
 from voiceagent import spoken
 from voiceagent.languages import SUPPORTED, caller_languages
@@ -291,8 +292,9 @@ def greeting(*, clinic, language: str, part_of_day: str, caller_name: str = "", 
     """The first words of a call: the greeting in the call's language, then a short offer of each other
     language in that language (none for a caller whose language we know)."""
     hello = LINES[language]["hello"][part_of_day]
-    if caller_name:
-        text = line(language, "greeting_returning", hello=hello, first_name=caller_name.split()[0], clinic=clinic.name)
+    first_name = hygiene.first_name(caller_name)
+    if first_name:
+        text = line(language, "greeting_returning", hello=hello, first_name=first_name, clinic=clinic.name)
     else:
         text = line(language, "greeting", hello=hello, clinic=clinic.name)
     return [text] + [line(other, "offer") for other in offer]

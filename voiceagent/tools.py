@@ -179,6 +179,7 @@ class FrontDesk:
         if words is None:
             return False
         self.caller_turns += 1
+        self.store.guard.new_turn()
         ctx = self.context
         spoken_in, self._heard_language = self._heard_language, None
         language = languages.follow(ctx.language or languages.fallback(), text=words, stt_language=spoken_in)
@@ -535,16 +536,14 @@ class FrontDesk:
 
     async def _past_horizon(self, who: Provider | None, day: date) -> str:
         """A day past the booking horizon: until when the clinic books, and the last free times before then."""
-        last, result = await sync_to_async(selectors.last_free_times)(provider=who, limit=OFFER_LIMIT)
+        horizon = await sync_to_async(services.past_horizon)(day=day, provider=who, limit=OFFER_LIMIT)
         await self._stage(Stage.CHOOSING_SLOT, provider=who.name if who else "")
-        said = (f"{date_format(day, 'l j F Y')} is too far ahead: the clinic books up to "
-                f"{date_format(last, 'l j F Y')} ({self.clinic.booking_horizon_days} days ahead). Tell the caller.")
-        lines = self._offer(result.slots, result.providers)
+        said = horizon.said + " Tell the caller."
+        lines = self._offer(horizon.slots, horizon.providers)
         if not lines:
             raise await self._failed(said + " There are no free times before then either; offer to take a message "
                                             "or transfer the caller to staff.")
-        who_text = f"with {who.name}" if who else "with anyone"
-        return (said + f" The last free times before then {who_text} (use the id to book; never offer a time "
+        return (said + f" The last free times before then {horizon.who} (use the id to book; never offer a time "
                 f"that is not listed): " + "; ".join(lines) + ".")
 
     def _free_times(self, who: Provider | None, day: date | None, at: time | None, part: PartOfDay | None):
@@ -793,7 +792,7 @@ class FrontDesk:
         ctx.pending_change, ctx.patient_name = {}, patient.full_name
         await self._stage(ctx.stage, record=self._who(), **self._who())
         # The caller profile follows: greeted by the new name, recognised on the new number.
-        await asyncio.gather(*(profile_refresh(phone, self.store.redis) for phone in {old_phone, patient.phone}))
+        await asyncio.gather(*(profile_refresh(phone, self.store.redis, self.store.guard) for phone in {old_phone, patient.phone}))
         log.info("call %s: the caller corrected their %s", ctx.room, " and ".join(change).replace("_", " "))
         now = (f"name is now {patient.full_name}" if "full_name" in change
                else f"phone number is now {spoken_digits(patient.phone)}")

@@ -135,3 +135,62 @@ def test_calls_from_two_writer_processes_show_on_every_replica(production_webs, 
         assert page.status == 200
         assert re.search(r'id="live-call-count" class="badge">2<', page.text), page.text[:2000]
         assert "alpha-" in page.text and "bravo-" in page.text
+
+
+def test_a_writer_killed_mid_call_leaves_every_replicas_panel_within_a_minute(production_webs, production_env,
+                                                                              transactional_db, receptionist):
+    """SIGKILL: no `call.ended`, no clean-up. The call's record expires TTL_SECONDS after the writer's last
+    write, and each replica's consumer re-reads the live calls every SNAPSHOT_SECONDS: gone within a minute,
+    with the production values (45 s and 15 s), while the other writer's call stays."""
+    import time
+
+    from voiceagent.consumers import SNAPSHOT_SECONDS
+    from voiceagent.livecalls import TTL_SECONDS
+
+    assert TTL_SECONDS + SNAPSHOT_SECONDS <= 60
+    cookie = session_cookie(production_webs[0], receptionist)
+
+    async def writer(prefix: str):
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "manage.py", "simulate_calls", "--forever", "--calls", "1", "--interval", "600",
+            "--prefix", prefix, cwd=ROOT, env={**production_env, "LOG_LEVEL": "WARNING"},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+
+    def rooms(message) -> set[str]:
+        return {call["room"].split("-")[0] for call in message["calls"]}
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            sockets = [await open_socket(session, web, cookie) for web in production_webs]
+            doomed, survivor = await writer("doomed"), await writer("lives")
+            try:
+                for socket in sockets:
+                    seen = set()
+                    while seen != {"doomed", "lives"}:
+                        seen.add((await socket.next("call.updated", timeout=60))["call"]["room"].split("-")[0])
+                doomed.kill()  # mid-call: its call is in its first stage for another ten minutes
+                await doomed.wait()
+                killed_at = time.monotonic()
+                # Each panel drops it on its own timer, from a snapshot (no event will ever come).
+                gone = await asyncio.gather(*(
+                    socket.next("snapshot", lambda m: rooms(m) == {"lives"}, timeout=75) for socket in sockets))
+                took = time.monotonic() - killed_at
+                pages = [await asyncio.to_thread(web.request, "GET", "/calls/live/", headers={"Cookie": cookie})
+                         for web in production_webs]
+            finally:
+                if doomed.returncode is None:
+                    doomed.kill()
+                survivor.send_signal(signal.SIGINT)
+                out, _ = await survivor.communicate()
+                assert survivor.returncode == 0, out.decode()[-2000:]
+            for socket in sockets:
+                await socket.ws.close()
+            return took, gone, pages
+
+    took, gone, pages = asyncio.run(scenario())
+    assert took < 65, f"the dead writer's call stayed {took:.0f}s"
+    assert all(len(snapshot["calls"]) == 1 for snapshot in gone)
+    for page in pages:
+        assert page.status == 200
+        assert re.search(r'id="live-call-count" class="badge">1<', page.text), page.text[:2000]
+        assert "lives-" in page.text and "doomed-" not in page.text

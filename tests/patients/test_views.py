@@ -44,6 +44,26 @@ def test_list_is_paginated_25_per_page_and_page_links_keep_the_query(staff_clien
     assert "Other Person" not in _names(page2)
 
 
+def test_a_search_matching_very_many_patients_says_more_than_500_and_pages_in_name_order(staff_client):
+    # Same names in both cases and orders: pages sort by name, then by who came first.
+    Patient.objects.bulk_create(
+        Patient(full_name=name, phone=f"+92300{i:07d}")
+        for i, name in enumerate(["ali raza", "Sara Raza", "ALI RAZA", "Bilal Razak"] * 130)
+    )
+    response = staff_client.get(reverse("patient_list"), {"q": "raza"})
+    html = response.content.decode()
+    assert "More than 500 patients match “raza”" in html and "type more" in html
+    assert "page 1 of 20" in html
+    shown = []
+    for page in (1, 2, 11, 12):
+        shown += list(staff_client.get(reverse("patient_list"), {"q": "raza", "page": page}).context["patients"])
+    expected = sorted(Patient.objects.all(), key=lambda p: (p.full_name.upper(), p.pk))
+    assert [p.pk for p in shown] == [p.pk for p in expected[:50] + expected[250:300]]
+    # Fewer matches are counted exactly.
+    response = staff_client.get(reverse("patient_list"), {"q": "razak"})
+    assert "130 patients matching “razak”" in response.content.decode()
+
+
 def test_search_finds_the_oldest_of_many_patients_by_phone_digits_and_name_part(staff_client):
     oldest = PatientFactory(full_name="Zubair Mustafa Bhatti", phone="+923217654321")
     for i in range(60):
@@ -95,14 +115,17 @@ def test_list_total_follows_every_add_and_delete_without_counting_on_each_load(
     assert "30 patients, page 1 of 2" in html
     assert _count_queries_on_patients(again.captured_queries) == 0
 
-    staff_client.post(reverse("patient_new"), {"full_name": "Ali Raza", "phone": "0300 1234567"}, headers=HTMX)
+    # Names Faker's English list never makes, so the search below matches exactly one.
+    staff_client.post(reverse("patient_new"), {"full_name": "Qudsia Zafarullah", "phone": "0300 1234567"},
+                      headers=HTMX)
     assert "31 patients, page 1 of 2" in staff_client.get(reverse("patient_list")).content.decode()
-    staff_client.post(reverse("patient_delete", args=[Patient.objects.get(full_name="Ali Raza").pk]), headers=HTMX)
-    PatientFactory(full_name="Sara Qzxw")  # any save, not only the form's (the phone agent, the admin)
+    staff_client.post(reverse("patient_delete", args=[Patient.objects.get(full_name="Qudsia Zafarullah").pk]),
+                      headers=HTMX)
+    PatientFactory(full_name="Shagufta Zafarullah")  # any save, not only the form's (the phone agent, the admin)
     Patient.objects.filter(pk__in=Patient.objects.order_by("pk").values("pk")[:6]).delete()
     assert "25 patients" in staff_client.get(reverse("patient_list")).content.decode()
     # A search or a filter is counted as it is.
-    assert "1 patient matching" in staff_client.get(reverse("patient_list"), {"q": "qzxw"}).content.decode()
+    assert "1 patient matching" in staff_client.get(reverse("patient_list"), {"q": "shagufta"}).content.decode()
 
 
 def test_list_total_is_counted_when_redis_does_not_answer(staff_client, settings, caplog):

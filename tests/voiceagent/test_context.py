@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import timedelta
@@ -52,9 +53,27 @@ async def test_dead_redis_keeps_the_context_in_memory_and_is_not_retried_every_t
     assert not await store.save()  # skipped at once: the breaker is open
     assert time.monotonic() - started < 1
     assert store.dirty and store.context.stage == "booking"
-    store.redis, store._breaker.failed_at = client, 0.0  # Redis is back
-    assert await store.flush()
+    store.redis = client  # Redis is back
+    assert not await store.flush()  # still skipped: the next try is the heartbeat's
+    assert await store.flush(probe=True)
     assert (await context_read("call-ctx-2")).stage == "booking"
+
+
+async def test_after_a_redis_failure_a_turn_skips_redis_until_it_ends(client, tmp_path, monkeypatch):
+    """However long a turn runs (a slow model, several tools), it waits on a dead Redis once."""
+    from voiceagent import context as context_module
+
+    monkeypatch.setattr(context_module, "RETRY_AFTER_SECONDS", 0.01)
+    dead = aredis.Redis.from_url(f"unix://{tmp_path}/nothing.sock", socket_timeout=0.3, socket_connect_timeout=0.3)
+    store = ContextStore(CallContext(room="call-ctx-3"), dead)
+    store.guard.new_turn()
+    assert not await store.save()
+    await asyncio.sleep(0.05)
+    store.redis = client  # back, but this turn has had its wait
+    assert not await store.save() and store.guard.open
+    store.guard.new_turn()
+    assert await store.save()
+    assert (await context_read("call-ctx-3")).room == "call-ctx-3"
 
 
 async def test_profile_rebuilt_from_the_database_then_served_from_redis(client, dr_khan):
