@@ -427,12 +427,13 @@ def worker_sweep(*, now: datetime | None = None) -> dict[str, int]:
     unknown = Notification.objects.filter(status=Status.SENDING, updated_at__lt=stale).update(
         status=Status.UNKNOWN, updated_at=now,
         detail="The worker stopped while sending: it may have gone out. Send again if the patient did not get it.")
-    from voiceagent.outbound import longest_call_seconds
+    from voiceagent.outbound import close_dead_calls, longest_call_seconds
 
     silent = Notification.objects.filter(status=Status.CALLING,
                                          updated_at__lt=now - timedelta(seconds=longest_call_seconds()))
     calls = 0
     for appointment_id in set(silent.values_list("appointment_id", flat=True)):
+        close_dead_calls(appointment_id)  # the Calls page stops showing them "In progress"
         calls += len(reminder_call_ended(appointment_id=appointment_id, outcome=Call.Outcome.FAILED, now=now))
     counts = {"tasks run again": rerun, "tasks failed": failed, "messages may have been sent": unknown,
               "silent reminder calls": calls}

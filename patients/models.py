@@ -53,10 +53,12 @@ class Patient(models.Model):
             # Patient lists sort by name; the search box filters on it.
             models.Index(fields=["full_name"], name="patient_name_idx"),
             # A search's page in the order it is shown (patients.selectors):
-            # the database walks it and tests each name inside the index,
-            # never reading the table, until the page is full.
-            models.Index(Upper("full_name"), models.F("id"), models.F("full_name"),
-                         name="patient_search_order_idx"),
+            # the database walks it and tests each name or phone inside the
+            # index, never reading the table, until the page is full. Without
+            # the phone here SQLite walked it for phone searches too, reading
+            # the table for every patient (1.7 s at 500,000).
+            models.Index(Upper("full_name"), models.F("id"), models.F("full_name"), models.F("phone"),
+                         name="patient_search_idx"),
         ]
 
     def __str__(self) -> str:

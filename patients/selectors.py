@@ -50,7 +50,7 @@ def read_page(page: QuerySet[Patient]) -> QuerySet[Patient]:
     """The rows of one page of patient_search (a slice of it), read in two steps.
 
     The page's ids are chosen by a query that needs only the name and the id,
-    which PostgreSQL can answer from patient_search_order_idx alone: it walks
+    which PostgreSQL can answer from patient_search_idx alone: it walks
     the names in page order, testing each inside the index, and stops when the
     page is full (a few milliseconds when the matches are many; when they are
     few it uses the trigram index instead). Only those rows are then read whole.

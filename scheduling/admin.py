@@ -59,6 +59,12 @@ class AppointmentAdminForm(forms.ModelForm):
     lets a refusal land on the form like any other validation error.
     """
 
+    # As in the dashboard: a start off the provider's slot grid only when ticked.
+    off_grid = forms.BooleanField(
+        label="Other time", required=False,
+        help_text="Tick to book or move to a start time off the provider's slot grid on purpose.",
+    )
+
     class Meta:
         model = Appointment
         fields = ["patient", "provider", "start", "status", "reason"]
@@ -75,6 +81,7 @@ class AppointmentAdminForm(forms.ModelForm):
                     start=data["start"],
                     status=data["status"],
                     reason=data.get("reason", ""),
+                    off_grid=data.get("off_grid", False),
                 )
             else:
                 self.instance = services.appointment_book(
@@ -84,6 +91,7 @@ class AppointmentAdminForm(forms.ModelForm):
                     status=data["status"],
                     reason=data.get("reason", ""),
                     source=Appointment.Source.ADMIN,
+                    off_grid=data.get("off_grid", False),
                 )
         except BookingError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
@@ -121,7 +129,7 @@ class AppointmentAdmin(SafeInputAdmin, SimpleHistoryAdmin):
     autocomplete_fields = ["patient", "provider"]
     readonly_fields = ["end", "source", "created_at", "updated_at", "arrived_at", "cancelled_at",
                        "confirmed_at", "confirmed_via", "patient_messages"]
-    fields = ["patient", "provider", "start", "end", "status", "reason", "source",
+    fields = ["patient", "provider", "start", "off_grid", "end", "status", "reason", "source",
               "created_at", "updated_at", "arrived_at", "cancelled_at", "confirmed_at", "confirmed_via", "patient_messages"]
     actions = ["mark_arrived", "mark_completed", "mark_no_show", "cancel"]
     ordering = ["-start"]

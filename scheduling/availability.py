@@ -28,6 +28,9 @@ class Problem(enum.Enum):
     CLOSED = "closed"
     NOT_WORKING_DAY = "not_working_day"
     OUTSIDE_HOURS = "outside_hours"
+    # Within the hours but between two slots of the provider's grid: booked,
+    # it would leave gaps too short for anyone else on either side.
+    OFF_GRID = "off_grid"
     TAKEN = "taken"
 
 
@@ -114,7 +117,11 @@ class Slot:
 
 
 def day_grid(schedule: Schedule, day: date, tz: tzinfo) -> list[datetime]:
-    """Every slot start on `day` from the provider's hours, free or not."""
+    """Every slot start on `day` from the provider's hours, free or not.
+
+    The grid restarts at the start of each interval: with 20-minute slots and
+    hours 09:00-12:00 and 13:30-17:00, the afternoon runs 13:30, 13:50, ...
+    """
     starts = []
     for begin, finish in schedule.hours.get(day.weekday(), []):
         t = datetime.combine(day, begin, tzinfo=tz)
@@ -123,6 +130,18 @@ def day_grid(schedule: Schedule, day: date, tz: tzinfo) -> list[datetime]:
             starts.append(t)
             t += schedule.length
     return starts
+
+
+def on_grid(schedule: Schedule, start: datetime, tz: tzinfo) -> bool:
+    """Whether `start` is one of the provider's slot starts (whole minutes, from an interval's start)."""
+    return start in day_grid(schedule, start.astimezone(tz).date(), tz)
+
+
+def grid_neighbours(schedule: Schedule, start: datetime, tz: tzinfo) -> list[datetime]:
+    """The grid's slot starts just before and just after `start` on its day (one, two or none)."""
+    starts = day_grid(schedule, start.astimezone(tz).date(), tz)
+    i = bisect.bisect_left(starts, start)
+    return starts[max(i - 1, 0) : i + 1]
 
 
 def day_problem(schedule: Schedule, day: date, rules: Rules) -> Problem | None:
@@ -148,10 +167,13 @@ def slot_problem(
     rules: Rules,
     *,
     ignore: tuple[datetime, datetime] | None = None,
+    off_grid: bool = False,
 ) -> Problem | None:
     """What stops `start` from being booked with this provider, or None.
 
     `ignore` is the appointment being moved, which must not block itself.
+    `off_grid` lets a start between the grid's slots through: staff choosing
+    such a time on purpose; the phone agent never passes it.
     """
     end = start + schedule.length
     local = start.astimezone(rules.tz)
@@ -169,6 +191,8 @@ def slot_problem(
         begin <= local.time() and local_end.time() <= finish for begin, finish in intervals
     ):
         return Problem.OUTSIDE_HOURS
+    if not off_grid and not on_grid(schedule, start, rules.tz):
+        return Problem.OFF_GRID
     if not schedule.is_free(start, end, ignore=ignore):
         return Problem.TAKEN
     return None

@@ -133,8 +133,16 @@ class AppointmentForm(forms.Form):
     date = forms.DateField(widget=DateInput(), error_messages={"required": "Choose a date.", **DATE_ERRORS},
                            validators=[hygiene.validate_day])
     time = forms.TimeField(
-        input_formats=["%H:%M", "%H:%M:%S"],
-        error_messages={"required": "Choose one of the free times.", "invalid": "Enter the time as HH:MM, for example 09:30."},
+        required=False, input_formats=["%H:%M", "%H:%M:%S"],
+        error_messages={"invalid": "Enter the time as HH:MM, for example 09:30."},
+    )
+    # A time off the provider's slot grid, booked only when "Other time" is
+    # ticked: typed without the tick, it is refused with the nearest grid
+    # times (scheduling.services), so a slip of the keyboard wastes no slots.
+    off_grid = forms.BooleanField(label="Other time", required=False)
+    other_time = forms.TimeField(
+        label="Other time", required=False, input_formats=["%H:%M", "%H:%M:%S"],
+        error_messages={"invalid": "Enter the other time as HH:MM, for example 10:05."},
     )
     status = forms.ChoiceField(choices=Status.choices, required=False)
     reason = forms.CharField(label="Reason for visit", required=False, max_length=255)
@@ -196,10 +204,21 @@ class AppointmentForm(forms.Form):
                     self.add_error("new_name", "Enter the new patient's full name.")
                 if not data.get("new_phone"):
                     self.add_error("new_phone", "Enter the new patient's phone number.")
-        if data.get("date") and data.get("time"):
+        # The other time, when typed, is the one meant; the list's choice
+        # (preselected when editing) gives way to it.
+        field = "other_time" if data.get("other_time") or data.get("off_grid") else "time"
+        at = data.get(field)
+        if field in self.errors:
+            pass  # not a time; its own message says so
+        elif at and at.second:
+            self.add_error(field, f"Enter the time as HH:MM, without seconds: {at:%H:%M:%S} is not a slot start.")
+        elif at is None:
+            self.add_error(field, "Type the other time as HH:MM." if field == "other_time"
+                           else "Choose one of the free times.")
+        elif data.get("date"):
             # Times are typed on the clinic's wall clock; services want an
             # aware instant.
-            data["start"] = datetime.combine(data["date"], data["time"], tzinfo=selectors.clinic_tz())
+            data["start"] = datetime.combine(data["date"], at, tzinfo=selectors.clinic_tz())
         return data
 
 

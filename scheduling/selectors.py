@@ -173,8 +173,9 @@ def find_free_times(
         block_end = min(block_start + timedelta(days=span - 1), last_day)
         schedules = schedules_for(providers, block_start, block_end)
         if block_start == day and at:
-            # The requested time itself, even off the slot grid (a receptionist
-            # may ask for 9:10); checked with the same rule the write uses.
+            # The requested time itself when it is free, checked with the
+            # same rule the write uses (so never a time off the slot grid:
+            # asking for 10:07 offers the grid's nearest times instead).
             wanted = datetime.combine(day, at, tzinfo=rules.tz)
             for s in schedules:
                 if availability.slot_problem(s, wanted, rules) is None:
@@ -286,6 +287,7 @@ class CalendarGrid:
     hour_marks: list[tuple[str, str]]  # (place, "09:00")
     now_place: str  # "" when now is not on the grid
     now_minute: int  # the clinic's clock, minutes since midnight
+    last_day: date  # the booking horizon's last day
 
     @property
     def last_minute(self) -> int:
@@ -393,7 +395,7 @@ def calendar_grid(*, days: list[date], provider_ids: list[int] | None = None,
         now_place = f"r{(now_minute - first_minute) // step + 1}"
     return CalendarGrid(columns=columns, first_minute=first_minute,
                         rows=(last_minute - first_minute) // step, hour_marks=hour_marks, now_place=now_place,
-                        now_minute=now_minute)
+                        now_minute=now_minute, last_day=rules.last_day)
 
 
 # --- the clinic's opening hours ------------------------------------------------------

@@ -14,6 +14,7 @@ signal (the live dashboard publishes it to WebSocket clients).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
@@ -62,14 +63,58 @@ def say_day(dt: datetime) -> str:
     return date_format(selectors.local(dt), "l j F")
 
 
-def say_slots(slots: list[Slot]) -> str:
-    """"Monday 30 November 9:00, 9:30; Tuesday 1 December 10:00"."""
+def say_slots(slots: list[Slot], names: dict[int, str] | None = None) -> str:
+    """"Monday 30 November 9:00, 9:30; Tuesday 1 December 10:00".
+
+    With `names` (provider id -> name), each time says with whom: "9:00 with Dr Khan".
+    """
     parts = []
     # Chosen by closeness, read out in clock order within each day.
     for day, group in groupby(slots, key=lambda s: selectors.local(s.start).date()):
-        group = sorted(group, key=lambda s: s.start)
-        parts.append(f"{say_day(group[0].start)} {', '.join(say_time(s.start) for s in group)}")
+        group = sorted(group, key=lambda s: (s.start, s.provider_id))
+        times = [say_time(s.start) + (f" with {names[s.provider_id]}" if names else "") for s in group]
+        parts.append(f"{say_day(group[0].start)} {', '.join(times)}")
     return "; ".join(parts)
+
+
+def say_horizon(day: date, rules: Rules) -> str:
+    """The sentence for a day past the booking horizon:
+
+    "Friday 22 January 2027 is too far ahead: the clinic books up to Friday 15 January 2027 (45 days ahead)."
+    """
+    return (f"{date_format(day, 'l j F Y')} is too far ahead: the clinic books up to "
+            f"{date_format(rules.last_day, 'l j F Y')} ({rules.horizon_days} days ahead).")
+
+
+@dataclass(frozen=True)
+class PastHorizon:
+    """A day past the booking horizon: until when the clinic books, and the last free times before then.
+
+    The one wording for the phone agent (which offers the slots by id) and
+    the dashboard's time picker, "next free time" and calendar.
+    """
+
+    said: str  # say_horizon's sentence
+    slots: list[Slot]
+    providers: dict[int, Provider]
+    who: str  # "with Dr Ayesha Khan", "with anyone"
+    anyone: bool
+
+    @property
+    def message(self) -> str:
+        if not self.slots:
+            return f"{self.said} There are no free times before then either."
+        names = {pk: p.name for pk, p in self.providers.items()} if self.anyone else None
+        return f"{self.said} The last free times before then {self.who} are {say_slots(self.slots, names)}."
+
+
+def past_horizon(*, day: date, provider: Provider | None = None, limit: int = 4,
+                 now: datetime | None = None) -> PastHorizon:
+    """What to say for a request on `day`, past the booking horizon, with `provider` or anyone (None)."""
+    rules = selectors.booking_rules(now=now)
+    _, result = selectors.last_free_times(provider=provider, limit=limit, rules=rules)
+    return PastHorizon(said=say_horizon(day, rules), slots=result.slots, providers=result.providers,
+                       who=f"with {provider.name}" if provider else "with anyone", anyone=provider is None)
 
 
 def _hours_text(schedule: availability.Schedule, weekday: int) -> str:
@@ -86,10 +131,7 @@ def _refusal(problem: Problem, *, provider: Provider, start: datetime, rules: Ru
         notice = f"{hours} hour{'s' * (hours != 1)}" if hours and not minutes else f"{hours * 60 + minutes} minutes"
         return f"Bookings need at least {notice} notice, so {say_time(start)} today is too soon."
     if problem is Problem.BEYOND_HORIZON:
-        return (
-            f"We take bookings up to {rules.horizon_days} days ahead, "
-            f"so not yet for {say_day(start)}."
-        )
+        return say_horizon(day.date(), rules)
     if problem is Problem.INACTIVE:
         return f"{provider.name} is not taking appointments at the moment."
     if problem is Problem.CLOSED:
@@ -103,19 +145,40 @@ def _refusal(problem: Problem, *, provider: Provider, start: datetime, rules: Ru
             f"{provider.name} sees patients on {date_format(day, 'l')}s "
             f"{_hours_text(schedule, day.weekday())}; {say_time(start)} is outside those hours."
         )
+    if problem is Problem.OFF_GRID:
+        return off_grid_refusal(provider=provider, start=start, rules=rules, schedule=schedule)
     if problem is Problem.TAKEN:
         return f"{provider.name} is already booked at {say_time(start)} on {say_day(start)}."
     raise AssertionError(problem)
 
 
+def off_grid_refusal(*, provider: Provider, start: datetime, rules: Rules,
+                     schedule: availability.Schedule) -> str:
+    """"10:07 is not on Dr Khan's 20-minute grid; the nearest times are 10:00 and 10:20."
+
+    Names the grid's times either side, free or not: the free ones follow in
+    the refusal's "nearest free times".
+    """
+    minutes = int(schedule.length.total_seconds() // 60)
+    near = [say_time(t) for t in availability.grid_neighbours(schedule, start, rules.tz)]
+    said = say_time(start) + (f":{start.second:02d}" if start.second else "")
+    message = f"{said} is not on {provider.name}'s {minutes}-minute grid"
+    if len(near) == 2:
+        return f"{message}; the nearest times are {near[0]} and {near[1]}."
+    if near:
+        return f"{message}; the nearest time is {near[0]}."
+    return f"{message}."
+
+
 def _refuse(problem: Problem, *, provider: Provider, start: datetime, rules: Rules,
             schedule: availability.Schedule) -> BookingError:
+    if problem is Problem.BEYOND_HORIZON:
+        horizon = past_horizon(day=selectors.local(start).date(), provider=provider, limit=3, now=rules.now)
+        return BookingError(horizon.message, code=problem.value, alternatives=horizon.slots)
     message = _refusal(problem, provider=provider, start=start, rules=rules, schedule=schedule)
     alternatives: list[Slot] = []
     if problem is not Problem.INACTIVE:
         day = max(selectors.local(start).date(), rules.now.astimezone(rules.tz).date())
-        if problem is Problem.BEYOND_HORIZON:
-            day = rules.last_day - timedelta(days=6)
         alternatives = selectors.find_free_times(
             provider=provider, day=day, at=selectors.local(start).time(), limit=3, rules=rules
         ).slots
@@ -142,6 +205,8 @@ def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -
     if day < today:
         return f"{say_day(probe)} has already passed."
     problem = availability.day_problem(schedule, day, rules)
+    if problem is Problem.BEYOND_HORIZON:
+        return past_horizon(day=day, provider=provider, now=rules.now).message
     if problem:
         return _refuse(problem, provider=provider, start=probe, rules=rules, schedule=schedule).message
     if availability.free_slots_on(schedule, day, rules):
@@ -184,9 +249,16 @@ def _lock_provider(provider: Provider) -> Provider:
 
 
 def _check_slot(*, provider: Provider, start: datetime, rules: Rules,
-                moving: Appointment | None = None) -> datetime:
+                moving: Appointment | None = None, off_grid: bool = False) -> datetime:
     """Raise BookingError unless `start` can be booked; return the end time."""
     _require_aware(start)
+    if off_grid and (start.second or start.microsecond):
+        # Off the grid on purpose is still to the minute: 10:07, not 10:07:30.
+        raise BookingError(
+            f"Appointments start on a whole minute; {say_time(start)}:{start.second:02d} has seconds. "
+            f"Enter the time as HH:MM, for example {say_time(start)}.",
+            code="seconds",
+        )
     day = selectors.local(start).date()
     [schedule] = selectors.schedules_for(
         selectors.providers_with_hours([provider.pk]),
@@ -194,7 +266,7 @@ def _check_slot(*, provider: Provider, start: datetime, rules: Rules,
         day,
         exclude_appointment_id=moving.pk if moving else None,
     )
-    problem = availability.slot_problem(schedule, start, rules)
+    problem = availability.slot_problem(schedule, start, rules, off_grid=off_grid)
     if problem:
         raise _refuse(problem, provider=provider, start=start, rules=rules, schedule=schedule)
     return start + schedule.length
@@ -249,21 +321,33 @@ def appointment_book(
     reason: str = "",
     source: str = Appointment.Source.DASHBOARD,
     status: str = Status.BOOKED,
+    off_grid: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book `patient` with `provider` at `start` for the provider's appointment length."""
+    """Book `patient` with `provider` at `start` for the provider's appointment length.
+
+    `start` must be on the provider's slot grid unless `off_grid`: staff
+    choosing another time on purpose in the dashboard or the admin.
+    """
     if status not in (Status.BOOKED, Status.PENDING):
         raise BookingError("A new appointment is either booked or pending.", code="status")
+    _staff_only_off_grid(source, off_grid)
     reason = _clean_reason(reason)
     with transaction.atomic():
         provider = _lock_provider(provider)
         rules = selectors.booking_rules(now=now)
-        end = _check_slot(provider=provider, start=start, rules=rules)
+        end = _check_slot(provider=provider, start=start, rules=rules, off_grid=off_grid)
         appointment = Appointment(
             patient=patient, provider=provider, start=start, end=end,
             status=status, reason=reason, source=source,
         )
         return _save(appointment, action="booked")
+
+
+def _staff_only_off_grid(source: str, off_grid: bool) -> None:
+    # The phone agent books only the grid times it offered.
+    if off_grid and source == Appointment.Source.PHONE:
+        raise ValueError("the phone agent books only times on the provider's grid")
 
 
 def _not_open(appointment: Appointment, doing: str) -> BookingError:
@@ -282,12 +366,14 @@ def appointment_reschedule(
     appointment: Appointment,
     start: datetime,
     provider: Provider | None = None,
+    off_grid: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
     """Move an open appointment to `start` (and optionally another provider).
 
     The appointment keeps its identity and becomes Rescheduled; its old slot
-    is freed by the same write.
+    is freed by the same write. `start` must be on the grid unless `off_grid`
+    (staff only), as for a booking.
     """
     provider = provider or appointment.provider
     with transaction.atomic():
@@ -298,7 +384,7 @@ def appointment_reschedule(
         if appointment.start < rules.now:
             raise BookingError("This appointment has already started and cannot be moved.", code="status")
         provider = _lock_provider(provider)
-        end = _check_slot(provider=provider, start=start, rules=rules, moving=appointment)
+        end = _check_slot(provider=provider, start=start, rules=rules, moving=appointment, off_grid=off_grid)
         appointment.provider, appointment.start, appointment.end = provider, start, end
         appointment.status = Status.RESCHEDULED
         # The patient confirmed the old time, not this one.
@@ -447,7 +533,8 @@ def _check_restore(appointment: Appointment, *, now: datetime) -> None:
     provider = _lock_provider(appointment.provider)
     rules = selectors.booking_rules(now=min(now, appointment.start))
     rules = Rules(now=rules.now, notice=timedelta(0), horizon_days=rules.horizon_days, tz=rules.tz)
-    _check_slot(provider=provider, start=appointment.start, rules=rules, moving=appointment)
+    # Its own time, on the grid or not: it was accepted when it was booked.
+    _check_slot(provider=provider, start=appointment.start, rules=rules, moving=appointment, off_grid=True)
 
 
 def appointment_set_status(
@@ -488,17 +575,21 @@ def appointment_edit(
     start: datetime,
     status: str,
     reason: str = "",
+    off_grid: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
     """One edit from a form: move it if the time or provider changed, then status and reason.
 
     All or nothing: a refused move leaves the status and reason untouched too.
+    An unchanged time stays where it is, on the grid or not; a new one must be
+    on the grid unless `off_grid`.
     """
     reason = _clean_reason(reason)
     with transaction.atomic():
         original_status = appointment.status
         if provider.pk != appointment.provider_id or start != appointment.start:
-            appointment = appointment_reschedule(appointment=appointment, start=start, provider=provider, now=now)
+            appointment = appointment_reschedule(appointment=appointment, start=start, provider=provider,
+                                                 off_grid=off_grid, now=now)
         if status != original_status:
             appointment = appointment_set_status(appointment=appointment, status=status, now=now)
         if reason != appointment.reason:

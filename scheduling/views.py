@@ -111,6 +111,7 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
         "columns": _columns(f["sort"]),
         "open_statuses": OPEN_STATUSES,
         "presets": _presets(timezone.localdate()),
+        "providers": Provider.objects.order_by("name").values_list("pk", "name"),
     }
     template = "scheduling/appointment_list.html"
     if wants_fragment(request) and request.htmx.target == "appointment-table":
@@ -131,10 +132,11 @@ def _presets(today: date) -> list[dict]:
 # --- booking and editing ----------------------------------------------------------
 
 def _slot_context(*, provider: Provider | None, day: date | None, appointment: Appointment | None = None,
-                  chosen: time | str | None = None) -> dict:
-    """What the time picker shows: the free starts, or in words why there are none."""
+                  chosen: time | str | None = None, off_grid: bool = False, other_time: time | str | None = None) -> dict:
+    """What the time picker shows: the free starts, or in words why there are none, and the "Other time" choice."""
+    other = {"off_grid": off_grid, "other_time": _hhmm(other_time)}
     if provider is None or day is None:
-        return {"slots": [], "slot_note": "Choose a provider and a date to see the free times."}
+        return {"slots": [], "slot_note": "Choose a provider and a date to see the free times.", **other}
     slots = selectors.free_slots_for_day(
         provider=provider, day=day, exclude_appointment_id=appointment.pk if appointment else None
     )
@@ -145,10 +147,21 @@ def _slot_context(*, provider: Provider | None, day: date | None, appointment: A
             # The appointment's own time stays on offer (even past or off the
             # grid) so that editing only the reason keeps it where it is.
             times = sorted([*times, current.time()])
-    note = "" if times else services.day_refusal(provider=provider, day=day)
-    if isinstance(chosen, time):
-        chosen = chosen.strftime("%H:%M")
-    return {"slots": [t.strftime("%H:%M") for t in times], "slot_note": note, "chosen_time": chosen or ""}
+    note, slot_picks = "", []
+    if not times:
+        horizon = selectors.booking_rules().last_day
+        if day > horizon:
+            # Where the clinic's diary ends, and its last free times as picks.
+            past = services.past_horizon(day=day, provider=provider)
+            note, slot_picks = past.message, _picks(past.slots)
+        else:
+            note = services.day_refusal(provider=provider, day=day)
+    return {"slots": [t.strftime("%H:%M") for t in times], "slot_note": note, "slot_picks": slot_picks,
+            "chosen_time": _hhmm(chosen), "grid_minutes": provider.appointment_minutes, **other}
+
+
+def _hhmm(value: time | str | None) -> str:
+    return value.strftime("%H:%M") if isinstance(value, time) else (value or "")
 
 
 def _picks(slots) -> list[dict]:
@@ -158,7 +171,7 @@ def _picks(slots) -> list[dict]:
 
 
 def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 200, error: str = "",
-                 alternatives=(), similar=()) -> HttpResponse:
+                 error_code: str = "", alternatives=(), similar=()) -> HttpResponse:
     appointment = form.appointment
     # What was typed (the valid parts) or, before the first post, the initial values.
     values = getattr(form, "cleaned_data", {}) if form.is_bound else form.initial
@@ -166,12 +179,14 @@ def _render_form(request: HttpRequest, form: AppointmentForm, *, status: int = 2
         "form": form,
         "appointment": appointment,
         "error": error,
+        "error_code": error_code,
         "picks": _picks(alternatives) if alternatives else [],
         "similar": similar,
         "history": audit.history_rows(appointment) if appointment else [],
         **(_picker_context(request.POST.get("patient_query", ""), values.get("patient")) if form.is_new else {}),
         **_slot_context(provider=values.get("provider"), day=values.get("date"), appointment=appointment,
-                        chosen=values.get("time")),
+                        chosen=values.get("time"), off_grid=bool(values.get("off_grid")),
+                        other_time=values.get("other_time") or (form.data.get("other_time", "") if form.is_bound else "")),
     }
     template = "scheduling/appointment_modal.html" if wants_fragment(request) else "scheduling/appointment_page.html"
     return render(request, template, context, status=status)
@@ -214,14 +229,15 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                 )
             appointment = services.appointment_book(
                 patient=patient, provider=data["provider"], start=data["start"], reason=data["reason"],
-                source=Appointment.Source.DASHBOARD,
+                source=Appointment.Source.DASHBOARD, off_grid=data["off_grid"],
             )
     except PatientError as exc:
         field = {"full_name": "new_name", "phone": "new_phone", "date_of_birth": "new_date_of_birth"}.get(exc.field or "")
         form.add_error(field or "patient", exc.message)
         return _render_form(request, form, status=422)
     except BookingError as exc:
-        return _render_form(request, form, status=422, error=exc.message, alternatives=exc.alternatives)
+        return _render_form(request, form, status=422, error=exc.message, error_code=exc.code,
+                            alternatives=exc.alternatives)
     return changed(request, f"Booked {_describe(appointment)}.", then="appointment_list")
 
 
@@ -247,11 +263,12 @@ def appointment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         appointment = services.appointment_edit(
             appointment=appointment, provider=data["provider"], start=data["start"],
-            status=data["status"], reason=data["reason"],
+            status=data["status"], reason=data["reason"], off_grid=data["off_grid"],
         )
     except BookingError as exc:
         form.appointment = _get_appointment(pk)  # as it still is in the database
-        return _render_form(request, form, status=422, error=exc.message, alternatives=exc.alternatives)
+        return _render_form(request, form, status=422, error=exc.message, error_code=exc.code,
+                            alternatives=exc.alternatives)
     return changed(request, f"Saved {_describe(appointment)}.", then="appointment_list")
 
 
@@ -266,7 +283,8 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
     appointment_id = request.GET.get("appointment", "")
     if appointment_id.isdigit():
         appointment = Appointment.objects.filter(pk=appointment_id).first()
-    context = _slot_context(provider=provider, day=day, appointment=appointment, chosen=request.GET.get("time"))
+    context = _slot_context(provider=provider, day=day, appointment=appointment, chosen=request.GET.get("time"),
+                            off_grid=bool(request.GET.get("off_grid")), other_time=parse_time(request.GET.get("other_time")))
     if provider_id and provider is None:
         context["slot_note"] = "That provider does not exist; choose one from the list."
     elif request.GET.get("date") and day is None:
@@ -561,8 +579,16 @@ def calendar(request: HttpRequest) -> HttpResponse:
             b.movable = b.status in OPEN_STATUSES and b.start >= now
         # Safe: every value inside went through html.escape above.
         c.grid_html = mark_safe(_free_html(book, c.free) + "".join(_block_html(b, edit.format(b.id)) for b in c.blocks))
+    horizon_note = ""
+    last_day = grid.last_day
+    if days[-1] > last_day:
+        # The days past the horizon show no free times: say until when the
+        # clinic books, and its last free times (the phone agent's words).
+        provider = Provider.objects.filter(pk=provider_id).first() if provider_id else None
+        horizon_note = services.past_horizon(day=max(days[0], last_day + timedelta(days=1)), provider=provider,
+                                             now=now).message
     context = {
-        "view": view, "day": day, "days": days, "grid": grid, "provider_id": provider_id,
+        "view": view, "day": day, "days": days, "grid": grid, "provider_id": provider_id, "horizon_note": horizon_note,
         "providers": providers, "group": group, "groups": groups, "active_total": sum(a for _, _, a in providers),
         "links": _calendar_links(view, day, provider_id, group["number"] if group else 1),
         # calendar.js posts one-click changes and moves to these, with the block's id for the 0.
@@ -580,6 +606,11 @@ def calendar(request: HttpRequest) -> HttpResponse:
 def next_free(request: HttpRequest) -> HttpResponse:
     """The booking dialog's "Next free time with anyone": the first free times from the chosen day on."""
     day = parse_day(request.GET.get("date"))
+    if day and day > selectors.booking_rules().last_day:
+        past = services.past_horizon(day=day, limit=3)
+        return render(request, "scheduling/_picks.html", {
+            "note": past.message, "picks": _picks(past.slots), "label": "Last free times before then", "empty": "",
+        })
     result = selectors.find_free_times(day=day, limit=3)
     picks = [{"provider": result.provider(s), "start": selectors.local(s.start)} for s in result.slots]
     return render(request, "scheduling/_picks.html", {"picks": picks, "empty": "No one has a free time in the coming weeks."})

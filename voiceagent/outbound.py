@@ -200,6 +200,15 @@ def _reminder_target(appointment_id: int, since: datetime | None = None) -> Appo
     return appointment
 
 
+def close_dead_calls(appointment_id: int) -> int:
+    """Mark as failed this visit's reminder calls still "in progress" past the longest call: their job died."""
+    now = timezone.now()
+    return Call.objects.filter(
+        direction=Call.Direction.OUTBOUND, appointment_id=appointment_id, outcome=Call.Outcome.IN_PROGRESS,
+        started_at__lt=now - timedelta(seconds=longest_call_seconds()),
+    ).update(outcome=Call.Outcome.FAILED, ended_at=now)
+
+
 def longest_call_seconds() -> int:
     """The longest a reminder call can last: ringing, the call's time limit and a margin."""
     return RING_SECONDS + settings.CALL_MAX_MINUTES * 60 + LINE_MARGIN_SECONDS

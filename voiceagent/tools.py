@@ -536,16 +536,14 @@ class FrontDesk:
 
     async def _past_horizon(self, who: Provider | None, day: date) -> str:
         """A day past the booking horizon: until when the clinic books, and the last free times before then."""
-        last, result = await sync_to_async(selectors.last_free_times)(provider=who, limit=OFFER_LIMIT)
+        horizon = await sync_to_async(services.past_horizon)(day=day, provider=who, limit=OFFER_LIMIT)
         await self._stage(Stage.CHOOSING_SLOT, provider=who.name if who else "")
-        said = (f"{date_format(day, 'l j F Y')} is too far ahead: the clinic books up to "
-                f"{date_format(last, 'l j F Y')} ({self.clinic.booking_horizon_days} days ahead). Tell the caller.")
-        lines = self._offer(result.slots, result.providers)
+        said = horizon.said + " Tell the caller."
+        lines = self._offer(horizon.slots, horizon.providers)
         if not lines:
             raise await self._failed(said + " There are no free times before then either; offer to take a message "
                                             "or transfer the caller to staff.")
-        who_text = f"with {who.name}" if who else "with anyone"
-        return (said + f" The last free times before then {who_text} (use the id to book; never offer a time "
+        return (said + f" The last free times before then {horizon.who} (use the id to book; never offer a time "
                 f"that is not listed): " + "; ".join(lines) + ".")
 
     def _free_times(self, who: Provider | None, day: date | None, at: time | None, part: PartOfDay | None):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from notifications.models import Notification
-from notifications.services import next_call_at, notification_deliver, notifications_for_change
+from notifications.services import next_call_at, notification_deliver, notifications_for_change, worker_sweep
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment
 from tests.factories import AppointmentFactory, UserFactory
@@ -202,3 +202,19 @@ def test_the_next_call_waits_while_one_is_still_going_on(livekit, settings):
     with pytest.raises(outbound.LinesBusy, match="still going on"):
         outbound.place_reminder_call(reminder.appointment_id)
     assert len(livekit.agent_dispatch.requests) == 1
+
+
+def test_a_reminder_left_calling_by_a_job_that_died_carries_on_as_a_failed_call(livekit, twilio):
+    reminder = due_reminder(patient__contact_preference="call")
+    assert notification_deliver(reminder.pk) == Status.CALLING
+    # The job died without saying how the call ended; the sweep waits out the longest call first.
+    assert worker_sweep()["silent reminder calls"] == 0
+    long_ago = timezone.now() - timedelta(seconds=outbound.longest_call_seconds() + 1)
+    Notification.objects.filter(pk=reminder.pk).update(updated_at=long_ago)
+    Call.objects.filter(appointment_id=reminder.appointment_id).update(started_at=long_ago)
+    assert worker_sweep()["silent reminder calls"] == 1
+    call = Call.objects.get(appointment_id=reminder.appointment_id)
+    assert call.outcome == Call.Outcome.FAILED and call.ended_at is not None
+    reminder.refresh_from_db()
+    assert reminder.status == Status.PENDING
+    assert reminder.detail.startswith("Reminder call 1 of 2: failed; calling again ")

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduling.availability import (
-    PartOfDay, Problem, Rules, Schedule, Slot, day_grid, free_slots_on, nearest_slots, slot_problem,
+    PartOfDay, Problem, Rules, Schedule, Slot, day_grid, free_slots_on, grid_neighbours, nearest_slots,
+    slot_problem,
 )
 
 TZ = ZoneInfo("Asia/Karachi")
@@ -76,7 +77,8 @@ def test_inactive_provider_takes_no_bookings():
 def test_taken_slots_and_overlaps():
     busy = schedule(busy=[(at(MONDAY, 10), at(MONDAY, 10, 30))])
     assert slot_problem(busy, at(MONDAY, 10), rules()) is Problem.TAKEN
-    assert slot_problem(busy, at(MONDAY, 9, 45), rules()) is Problem.TAKEN   # overlaps its start
+    # Overlaps its start (a time off the grid, which staff may choose on purpose).
+    assert slot_problem(busy, at(MONDAY, 9, 45), rules(), off_grid=True) is Problem.TAKEN
     assert slot_problem(busy, at(MONDAY, 9, 30), rules()) is None            # ends as it starts
     assert slot_problem(busy, at(MONDAY, 10, 30), rules()) is None
     # The appointment being moved does not block its own slot.
@@ -121,3 +123,43 @@ def test_nearest_slots_stop_at_the_horizon():
     slots = nearest_slots([schedule()], [MONDAY + timedelta(days=i) for i in range(10)],
                           rules(at(MONDAY, 8), horizon=0), limit=50)
     assert {s.start.date() for s in slots} == {MONDAY}
+
+
+def twenty_minutes() -> Schedule:
+    """20-minute slots, 09:00-12:00 and 13:30-17:00: the afternoon grid starts at 13:30."""
+    hours = {d: [(time(9), time(12)), (time(13, 30), time(17))] for d in range(5)}
+    return Schedule(provider_id=1, length=timedelta(minutes=20), hours=hours)
+
+
+def test_a_start_between_grid_slots_is_off_the_grid_unless_chosen_on_purpose():
+    s = twenty_minutes()
+    assert slot_problem(s, at(MONDAY, 10, 7), rules()) is Problem.OFF_GRID
+    assert slot_problem(s, at(MONDAY, 10, 7), rules(), off_grid=True) is None
+    assert slot_problem(s, at(MONDAY, 10, 20), rules()) is None
+    # Outside the hours stays outside the hours, on purpose or not.
+    assert slot_problem(s, at(MONDAY, 12, 50), rules(), off_grid=True) is Problem.OUTSIDE_HOURS
+
+
+def test_the_grid_restarts_at_each_intervals_start():
+    s = twenty_minutes()
+    # 13:30 + 20-minute steps, not the morning's 13:20, 13:40 carried on.
+    assert slot_problem(s, at(MONDAY, 13, 30), rules()) is None
+    assert slot_problem(s, at(MONDAY, 13, 50), rules()) is None
+    assert slot_problem(s, at(MONDAY, 13, 40), rules()) is Problem.OFF_GRID
+    assert slot_problem(s, at(MONDAY, 16, 30), rules()) is None  # the last one: ends 16:50
+    grid = day_grid(s, MONDAY, TZ)
+    assert [t.strftime("%H:%M") for t in grid if t.hour in (11, 13, 16)] == [
+        "11:00", "11:20", "11:40", "13:30", "13:50", "16:10", "16:30"]
+    assert grid_neighbours(s, at(MONDAY, 10, 7), TZ) == [at(MONDAY, 10), at(MONDAY, 10, 20)]
+    assert grid_neighbours(s, at(MONDAY, 13, 40), TZ) == [at(MONDAY, 13, 30), at(MONDAY, 13, 50)]
+
+
+def test_a_time_with_seconds_is_off_the_grid():
+    s = twenty_minutes()
+    assert slot_problem(s, at(MONDAY, 10).replace(second=30), rules()) is Problem.OFF_GRID
+
+
+def test_nearest_slots_for_an_off_grid_time_are_grid_times():
+    s = twenty_minutes()
+    found = nearest_slots([s], [MONDAY], rules(), at=time(10, 7), limit=3)
+    assert [slot.start for slot in found] == [at(MONDAY, 10), at(MONDAY, 10, 20), at(MONDAY, 9, 40)]

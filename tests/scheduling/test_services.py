@@ -4,6 +4,7 @@ from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from scheduling import services
 from scheduling.models import Appointment
@@ -67,7 +68,7 @@ def test_taken_slot_offers_the_nearest_same_day_times(khan, patient, monday):
 def test_overlapping_a_longer_appointment_is_refused(patient, monday):
     physio = ProviderFactory(name="Bilal", appointment_minutes=45)
     book(physio, patient, local_dt(monday, 9))
-    assert refused(book, provider=physio, patient=patient, start=local_dt(monday, 9, 30)).code == "taken"
+    assert refused(book, provider=physio, patient=patient, start=local_dt(monday, 9, 30), off_grid=True).code == "taken"
 
 
 def test_lunch_break_and_after_hours_are_outside_hours(khan, patient, monday):
@@ -90,7 +91,11 @@ def test_past_and_short_notice_are_refused(khan, patient, monday):
 def test_beyond_the_booking_horizon_is_refused(khan, patient, monday):
     clinic_profile(booking_horizon_days=3)
     err = refused(book, provider=khan, patient=patient, start=local_dt(monday, 9))
-    assert err.message.startswith("We take bookings up to 3 days ahead")
+    last = timezone.localdate() + timedelta(days=3)
+    assert err.message.startswith(f"{date_format(monday, 'l j F Y')} is too far ahead: the clinic books up to "
+                                  f"{date_format(last, 'l j F Y')} (3 days ahead). The last free times before "
+                                  f"then with Dr Khan are ")
+    assert err.alternatives and all(timezone.localtime(s.start).date() <= last for s in err.alternatives)
 
 
 def test_clinic_closure_and_provider_leave(khan, patient, monday):
@@ -222,3 +227,81 @@ def test_database_refuses_overlap_even_without_the_services(khan, patient, monda
     # A cancelled appointment does not hold its slot.
     AppointmentFactory(provider=khan, start=local_dt(monday, 10), status=Status.CANCELLED)
     AppointmentFactory(provider=khan, start=local_dt(monday, 10))
+
+
+# --- the slot grid ------------------------------------------------------------------
+
+@pytest.fixture
+def khan20():
+    """20-minute slots, mornings 09:00-12:00 and afternoons from 13:30: the afternoon grid starts at 13:30."""
+    return ProviderFactory(name="Dr Khan", appointment_minutes=20,
+                           hours={wd: [(time(9), time(12)), (time(13, 30), time(17))] for wd in range(5)})
+
+
+def test_an_off_grid_start_is_refused_naming_the_nearest_grid_times(khan20, patient, monday):
+    err = refused(book, provider=khan20, patient=patient, start=local_dt(monday, 10, 7))
+    assert err.code == "off_grid"
+    assert err.message.startswith("10:07 is not on Dr Khan's 20-minute grid; the nearest times are 10:00 and 10:20.")
+    assert [timezone.localtime(s.start).time() for s in err.alternatives][:2] == [time(10), time(10, 20)]
+
+
+def test_an_off_grid_start_chosen_on_purpose_is_booked_and_holds_its_time(khan20, patient, monday):
+    appt = book(khan20, patient, local_dt(monday, 10, 7), off_grid=True)
+    assert (timezone.localtime(appt.start).time(), timezone.localtime(appt.end).time()) == (time(10, 7), time(10, 27))
+    # The grid's 10:00 and 10:20 now overlap it; 10:40 is free.
+    assert refused(book, provider=khan20, patient=PatientFactory(), start=local_dt(monday, 10, 20)).code == "taken"
+    assert book(khan20, PatientFactory(), local_dt(monday, 10, 40)).pk
+
+
+def test_the_afternoon_grid_starts_at_its_own_interval(khan20, patient, monday):
+    assert book(khan20, patient, local_dt(monday, 13, 50)).pk
+    err = refused(book, provider=khan20, patient=patient, start=local_dt(monday, 13, 40))
+    assert "the nearest times are 13:30 and 13:50." in err.message
+
+
+def test_seconds_are_refused_on_the_grid_and_off_it(khan20, patient, monday):
+    err = refused(book, provider=khan20, patient=patient, start=local_dt(monday, 10).replace(second=30))
+    assert err.message.startswith("10:00:30 is not on Dr Khan's 20-minute grid; the nearest times are 10:00 and 10:20.")
+    err = refused(book, provider=khan20, patient=patient, start=local_dt(monday, 10, 7).replace(second=30),
+                  off_grid=True)
+    assert err.code == "seconds" and "10:07:30 has seconds" in err.message
+
+
+def test_the_phone_agent_cannot_book_off_the_grid(khan20, patient, monday):
+    with pytest.raises(ValueError):
+        book(khan20, patient, local_dt(monday, 10, 7), off_grid=True, source=Appointment.Source.PHONE)
+    assert not Appointment.objects.exists()
+
+
+def test_moving_follows_the_grid_and_an_off_grid_appointment_can_still_move_and_cancel(khan20, patient, monday):
+    appt = book(khan20, patient, local_dt(monday, 10))
+    err = refused(services.appointment_reschedule, appointment=appt, start=local_dt(monday, 11, 5))
+    assert err.message.startswith("11:05 is not on Dr Khan's 20-minute grid; the nearest times are 11:00 and 11:20.")
+    moved = services.appointment_reschedule(appointment=appt, start=local_dt(monday, 11, 5), off_grid=True)
+    assert timezone.localtime(moved.start).time() == time(11, 5)
+    # A legacy off-grid appointment moves back onto the grid, keeps its time on
+    # an edit of the reason only, is cancelled and restored at its own time.
+    moved = services.appointment_edit(appointment=moved, provider=khan20, start=moved.start,
+                                      status=moved.status, reason="Follow-up")
+    assert timezone.localtime(moved.start).time() == time(11, 5) and moved.reason == "Follow-up"
+    services.appointment_cancel(appointment=moved)
+    restored = services.appointment_set_status(appointment=moved, status=Status.BOOKED)
+    assert restored.status == Status.BOOKED and timezone.localtime(restored.start).time() == time(11, 5)
+    back = services.appointment_reschedule(appointment=restored, start=local_dt(monday, 11, 20))
+    assert timezone.localtime(back.start).time() == time(11, 20)
+
+
+def test_past_horizon_says_until_when_and_the_last_free_times_for_one_provider_and_anyone(khan, monday):
+    clinic_profile(booking_horizon_days=10)
+    ProviderFactory(name="Dr Ali")
+    last = timezone.localdate() + timedelta(days=10)
+    day = last + timedelta(days=20)
+    for provider in (khan, None):
+        horizon = services.past_horizon(day=day, provider=provider)
+        assert horizon.message.startswith(
+            f"{date_format(day, 'l j F Y')} is too far ahead: the clinic books up to {date_format(last, 'l j F Y')} "
+            f"(10 days ahead). The last free times before then {'with Dr Khan' if provider else 'with anyone'} are ")
+        assert horizon.slots and all(last - timedelta(days=7) < timezone.localtime(s.start).date() <= last
+                                     for s in horizon.slots)
+    # For anyone, each time says with whom.
+    assert " with Dr " in horizon.message.split(" are ", 1)[1]

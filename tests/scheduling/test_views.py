@@ -133,8 +133,13 @@ def test_list_filters_by_provider_status_and_patient(staff_client, khan, ali, mo
     book(provider=other, patient=sara, start=local_dt(monday, 9), reason="ahmed-sara", status=Appointment.Status.CANCELLED)
     week = {"date_from": monday, "date_to": monday + timedelta(days=6)}
 
-    by_provider = rows(staff_client.get(reverse("appointment_list"), {**week, "provider": other.pk}))
+    response = staff_client.get(reverse("appointment_list"), {**week, "provider": other.pk})
+    by_provider = rows(response)
     assert "ahmed-sara" in by_provider and "khan-ali" not in by_provider
+    # The filter still offers everyone, with the chosen provider selected.
+    select = response.content.decode().split('id="filter_provider"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\d*)"( selected)?>([^<]+)</option>', select) == [
+        ("", "", "All providers"), (str(khan.pk), "", khan.name), (str(other.pk), " selected", "Dr Bilal Ahmed")]
 
     by_status = rows(staff_client.get(reverse("appointment_list"), {**week, "status": "cancelled"}))
     assert "ahmed-sara" in by_status and "khan-ali" not in by_status

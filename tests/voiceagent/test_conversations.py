@@ -99,6 +99,34 @@ def outputs(result) -> list[str]:
     return [e.item.output for e in result.events if e.type == "function_call_output"]
 
 
+async def test_an_off_grid_time_asked_for_is_answered_with_grid_times_and_only_those_book(
+        conversation, clinic, dr_khan, monday):
+    script = [
+        call("identify_patient", full_name="Sana Iqbal", date_of_birth="1992-02-02"),
+        say("Thanks Sana. When would you like to come?"),
+        call("find_free_times", provider="Khan", day=monday.isoformat(), time="10:07"),
+        say("10:07 isn't a time Dr Khan sees patients at; I have 10:00 or 10:30."),
+        call("book_appointment", slot_id="10:07", confirmed=False),  # a model inventing the asked-for time
+        call("book_appointment", slot_id=first_slot, confirmed=False),
+        say("That's 10:00 on Monday with Dr Khan. Shall I book it?"),
+        call("book_appointment", slot_id=first_slot, confirmed=True),
+        say("Booked."),
+    ]
+    async with conversation(script) as convo:
+        await convo.say("Book me with Dr Khan, my name is Sana Iqbal, born 2nd February 1992")
+        result = await convo.say("Monday at 10:07 exactly")
+        offer = outputs(result)[0]
+        assert offer.startswith("10:07 is not on Dr Ayesha Khan's 30-minute grid; the nearest times are 10:00 and 10:30.")
+        assert re.findall(r"at (\d+:\d\d) with", offer)[:2] == ["10:00", "10:30"] and "10:07 with" not in offer
+        result = await convo.say("Fine, ten o'clock then")
+        refused, readback = outputs(result)
+        assert '"10:07" is not a time offered on this call' in refused
+        assert readback.startswith("Not booked yet (Sana Iqbal with Dr Ayesha Khan on")
+        await convo.say("Yes")
+    appointment = await Appointment.objects.aget()
+    assert appointment.start == local_dt(monday, 10)
+
+
 async def test_slot_taken_meanwhile_alternatives_offered_and_picked(conversation, clinic, dr_khan, monday):
     script = [
         call("identify_patient", full_name="Sana Iqbal", date_of_birth="1992-02-02"),

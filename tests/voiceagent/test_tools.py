@@ -307,3 +307,40 @@ async def test_a_day_past_the_horizon_says_until_when_and_offers_the_last_free_t
     offered = [dt.fromisoformat(s["start"]) for s in desk.context.offered.values()]
     assert offered and all(last - timedelta(days=7) < o.date() <= last for o in offered)
     assert "no free times in the coming weeks" not in said
+
+
+async def test_asking_for_an_off_grid_time_offers_and_books_only_grid_times(desk_for, clinic, monday):
+    from datetime import datetime as dt, time
+
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(ProviderFactory)(
+        name="Dr Ayesha Khan", appointment_minutes=20,
+        hours={wd: [(time(9), time(12)), (time(13, 30), time(17))] for wd in range(5)})
+    desk = await desk_for()
+    said = await desk.find_free_times("Dr Khan", monday.isoformat(), "", "10:07")
+    assert said.startswith("10:07 is not on Dr Ayesha Khan's 20-minute grid; the nearest times are 10:00 and 10:20.")
+    assert "That time is free" not in said
+    offered = {slot_id: dt.fromisoformat(s["start"]) for slot_id, s in desk.context.offered.items()}
+    assert sorted(f"{timezone.localtime(t):%H:%M}" for t in offered.values()) == ["09:40", "10:00", "10:20", "10:40"]
+    # The afternoon grid starts at 13:30: 13:40 offers 13:30 and 13:50.
+    said = await desk.find_free_times("Dr Khan", monday.isoformat(), "", "13:40")
+    assert "the nearest times are 13:30 and 13:50." in said
+    # For anyone, the offered times are on each provider's grid too.
+    await desk.find_free_times("anyone", monday.isoformat(), "", "10:07")
+
+    def on_grid(t: dt) -> bool:
+        minutes = timezone.localtime(t).hour * 60 + timezone.localtime(t).minute
+        return (minutes - 9 * 60) % 20 == 0 if minutes < 12 * 60 else (minutes - 13 * 60 - 30) % 20 == 0
+
+    assert all(on_grid(dt.fromisoformat(s["start"])) for s in desk.context.offered.values())
+
+    # Booking takes an offered id, never a time: a raw time is not an id.
+    await desk.identify_patient("Nadia Khan", "1990-04-01")
+    for raw in ("10:07", f"{monday.isoformat()}T10:07", "slot-999"):
+        with pytest.raises(ToolError, match="is not a time offered"):
+            await desk.book_appointment(raw, True)
+    ten = next(i for i, t in offered.items() if f"{timezone.localtime(t):%H:%M}" == "10:00")
+    await agreed(desk, desk.book_appointment, ten)
+    appointment = await Appointment.objects.aget()
+    assert appointment.start == local_dt(monday, 10)
