@@ -58,6 +58,16 @@ def script_new(name: str, provider: str, day: str) -> tuple[list, list[str]]:
     return steps, ["I'm new", "Any time that day", "The first", "Yes", "Bye"]
 
 
+def letters(n: int) -> str:
+    """n as letters (0 -> "Aa", 1 -> "Ab", ...): a name may not hold digits, so "Bench Caller 7" would be refused."""
+    word = ""
+    while True:
+        n, r = divmod(n, 26)
+        word = chr(ord("a") + r) + word
+        if not n:
+            return "A" + word
+
+
 def script_move(patient: Patient, day: str) -> tuple[list, list[str]]:
     dob = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
     steps = [
@@ -158,7 +168,7 @@ async def run(calls: int) -> None:
             steps, turns = script_returning(patient, rng.choice(providers), day, rng.choice(["morning", "afternoon"]))
             caller = patient.phone
         elif kind == 1:
-            steps, turns = script_new(f"Bench Caller {n}", rng.choice(providers), day)
+            steps, turns = script_new(f"Bench Caller {letters(n)}", rng.choice(providers), day)
             caller = f"+92345{rng.randint(1000000, 9999999)}"
         else:
             patient = with_upcoming[n]
@@ -180,6 +190,12 @@ async def run(calls: int) -> None:
     for name in sorted(k for k in samples if k.startswith("tool ")):
         print(common.line(f"  {name}", samples[name]))
     await cleanup(records)
+    new_callers = range(1, calls, 3)
+    unbooked = [n for n in new_callers if records[n].outcome != Call.Outcome.BOOKED]
+    if unbooked:
+        # The figures would then miss the booking turns they claim to include.
+        raise SystemExit(f"{len(unbooked)} of {len(new_callers)} new callers did not book: the script no longer "
+                         "matches the tools' rules, so these figures are not the ones the README quotes.")
 
 
 @sync_to_async
