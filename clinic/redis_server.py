@@ -48,6 +48,23 @@ def server_binary() -> str:
     return found
 
 
+_pools: dict[tuple[str, float], redis.ConnectionPool] = {}
+
+
+def pooled_client(url: str, *, timeout: float) -> redis.Redis:
+    """A synchronous client on this process's pool for `url` and `timeout` (strings decoded).
+
+    Pages read Redis on every request: a fresh connection each time would cost
+    a connect per request. Keyed by URL too, because tests repoint REDIS_URL.
+    """
+    pool = _pools.get((url, timeout))
+    if pool is None:
+        pool = _pools[url, timeout] = redis.ConnectionPool.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True,
+        )
+    return redis.Redis(connection_pool=pool)
+
+
 def is_up(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())

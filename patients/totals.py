@@ -25,6 +25,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from clinic import redis_server
 from patients.models import Patient
 
 log = logging.getLogger(__name__)
@@ -34,18 +35,9 @@ TOTAL_TTL_SECONDS = 600
 # Creating a patient (also on a phone call) must not wait long on Redis.
 REDIS_TIMEOUT = 0.3
 
-_pools: dict[str, redis.ConnectionPool] = {}
-
 
 def _client() -> redis.Redis:
-    # One pool per process and URL (tests point REDIS_URL at their own server).
-    pool = _pools.get(settings.REDIS_URL)
-    if pool is None:
-        pool = _pools[settings.REDIS_URL] = redis.ConnectionPool.from_url(
-            settings.REDIS_URL, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
-            decode_responses=True,
-        )
-    return redis.Redis(connection_pool=pool)
+    return redis_server.pooled_client(settings.REDIS_URL, timeout=REDIS_TIMEOUT)
 
 
 def _generation_key() -> str:

@@ -62,6 +62,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from clinic import redis_server
 from patients.phone import format_phone, mask_phone
 from voiceagent.context import REDIS_ERRORS, REDIS_TIMEOUT, RedisGuard, RedisSkipped, redis_client
 
@@ -161,19 +162,8 @@ def _async_client() -> aredis.Redis:
     return redis_client(REDIS_TIMEOUT)
 
 
-_sync_pools: dict[str, redis.ConnectionPool] = {}
-
-
 def _sync_client() -> redis.Redis:
-    # One pool per process (per URL: tests repoint REDIS_URL): every page
-    # render reads the live-call count, and a fresh connection each time
-    # would cost a connect per request.
-    pool = _sync_pools.get(settings.REDIS_URL)
-    if pool is None:
-        pool = _sync_pools[settings.REDIS_URL] = redis.ConnectionPool.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True,
-        )
-    return redis.Redis(connection_pool=pool)
+    return redis_server.pooled_client(settings.REDIS_URL, timeout=2)
 
 
 @dataclass
