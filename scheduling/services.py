@@ -97,14 +97,18 @@ class PastHorizon:
     said: str  # say_horizon's sentence
     slots: list[Slot]
     providers: dict[int, Provider]
-    who: str  # "with Dr Ayesha Khan", "with anyone"
-    anyone: bool
+    provider: Provider | None  # None: anyone
+
+    @property
+    def who(self) -> str:
+        """"with Dr Ayesha Khan", "with anyone"."""
+        return f"with {self.provider.name}" if self.provider else "with anyone"
 
     @property
     def message(self) -> str:
         if not self.slots:
             return f"{self.said} There are no free times before then either."
-        names = {pk: p.name for pk, p in self.providers.items()} if self.anyone else None
+        names = None if self.provider else {pk: p.name for pk, p in self.providers.items()}
         return f"{self.said} The last free times before then {self.who} are {say_slots(self.slots, names)}."
 
 
@@ -114,7 +118,7 @@ def past_horizon(*, day: date, provider: Provider | None = None, limit: int = 4,
     rules = selectors.booking_rules(now=now)
     _, result = selectors.last_free_times(provider=provider, limit=limit, rules=rules)
     return PastHorizon(said=say_horizon(day, rules), slots=result.slots, providers=result.providers,
-                       who=f"with {provider.name}" if provider else "with anyone", anyone=provider is None)
+                       provider=provider)
 
 
 def _hours_text(schedule: availability.Schedule, weekday: int) -> str:
@@ -205,8 +209,6 @@ def day_refusal(*, provider: Provider, day: date, now: datetime | None = None) -
     if day < today:
         return f"{say_day(probe)} has already passed."
     problem = availability.day_problem(schedule, day, rules)
-    if problem is Problem.BEYOND_HORIZON:
-        return past_horizon(day=day, provider=provider, now=rules.now).message
     if problem:
         return _refuse(problem, provider=provider, start=probe, rules=rules, schedule=schedule).message
     if availability.free_slots_on(schedule, day, rules):
